@@ -1,0 +1,124 @@
+"""Constraint families of the LP, one function each, as sparse triplets.
+
+Each returns `Rows(row, col, value, lower, upper)` with row numbers starting at 0; the assembler
+offsets them. Columns: power columns `c` first (kW), then the layout's extra columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from optimizer.layout import Layout
+from optimizer.problem import ProblemData
+
+
+@dataclass
+class Rows:
+    row: np.ndarray
+    col: np.ndarray
+    value: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    names: list[str]
+
+
+def define_energy(data: ProblemData, layout: Layout) -> Rows:
+    """energy[g]: sum_t hours[g,t] * power_kw[g,t] + sum_k shortfall_kwh[g,k] = target_kwh[g].
+
+    Delivered energy never exceeds the request; what is missing is the (penalised) shortfall.
+    """
+    gun_count = len(data.sessions)
+    segments = layout.shortfall_segments
+    power_cols = np.arange(layout.power_count)
+    shortfall_cols = layout.shortfall_start + np.arange(gun_count * segments)
+    return Rows(
+        row=np.concatenate([data.col_gun, np.repeat(np.arange(gun_count), segments)]),
+        col=np.concatenate([power_cols, shortfall_cols]),
+        value=np.concatenate([data.col_hours, np.ones(gun_count * segments)]),
+        lower=data.target_kwh.copy(),
+        upper=data.target_kwh.copy(),
+        names=[f"energy[{gun}]" for gun in data.gun_ids],
+    )
+
+
+def define_node_power(data: ProblemData) -> Rows:
+    """node_kw[n,t]: sum of power_kw[g,t] over guns under n <= limit_kw[n,t] - fixed load (kW).
+
+    One row per limited node and step that has a gun under it; unlimited nodes have none.
+    """
+    return _tree_rows(data, data.node_limit_kw, None, "node_kw")
+
+
+def define_node_phase(data: ProblemData) -> Rows:
+    """node_a[n,phase,t]: sum of a_per_kw[g,phase] * power_kw[g,t] <= limit_a[n,t] - fixed (A)."""
+    parts = []
+    for phase in range(3):
+        parts.append(_tree_rows(data, data.node_limit_a[:, phase, :], phase, f"node_a_L{phase + 1}"))
+    return _concat(parts)
+
+
+def define_fairness(data: ProblemData, layout: Layout) -> Rows:
+    """fair[g]: sum_k fair_share[g,k] <= power_kw[g,0] for guns drawing in the first step.
+
+    The segments carry a concave reward (objective.py), so equal guns get equal first-step power
+    to within one segment (1 / `fairness_segments` of the gun's cap).
+    """
+    guns, cols = layout.fairness_guns, layout.fairness_power_cols
+    segments = layout.fairness_segments
+    count = len(guns)
+    extra = layout.fairness_start + np.arange(count * segments)
+    return Rows(
+        row=np.concatenate([np.arange(count), np.repeat(np.arange(count), segments)]),
+        col=np.concatenate([cols, extra]),
+        value=np.concatenate([-np.ones(count), np.ones(count * segments)]),
+        lower=np.full(count, -np.inf),
+        upper=np.zeros(count),
+        names=[f"fair[{data.gun_ids[g]}]" for g in guns],
+    )
+
+
+def _tree_rows(data: ProblemData, limits: np.ndarray, phase: int | None, family: str) -> Rows:
+    """Rows of one family over the tree: (node, step) pairs that are limited and have a column."""
+    limited = np.isfinite(limits)
+    row_of = np.full(limited.shape, -1, dtype=np.int64)
+    used = np.zeros(limited.shape, dtype=bool)
+    column_nodes = data.gun_ancestors[data.col_gun] if len(data.col_gun) else np.zeros((0, 1), dtype=np.int64)
+    for level in range(column_nodes.shape[1]):
+        nodes = column_nodes[:, level]
+        ok = nodes >= 0
+        used[nodes[ok], data.col_step[ok]] = True
+    used &= limited
+    node_idx, step_idx = np.nonzero(used)
+    row_of[node_idx, step_idx] = np.arange(len(node_idx))
+    rows, cols, values = [], [], []
+    weight = np.ones(len(data.col_gun)) if phase is None else data.phase_a_per_kw[data.col_gun, phase]
+    for level in range(column_nodes.shape[1]):
+        nodes = column_nodes[:, level]
+        ok = nodes >= 0
+        ok[ok] = used[nodes[ok], data.col_step[ok]]
+        ok &= weight != 0
+        cols.append(np.flatnonzero(ok))
+        rows.append(row_of[nodes[ok], data.col_step[ok]])
+        values.append(weight[ok])
+    return Rows(
+        row=np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64),
+        col=np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64),
+        value=np.concatenate(values) if values else np.zeros(0),
+        lower=np.full(len(node_idx), -np.inf),
+        upper=limits[node_idx, step_idx],
+        names=[f"{family}[{data.node_ids[n]},{t}]" for n, t in zip(node_idx, step_idx, strict=True)],
+    )
+
+
+def _concat(parts: list[Rows]) -> Rows:
+    offsets = np.cumsum([0] + [len(part.lower) for part in parts])
+    return Rows(
+        row=np.concatenate([part.row + offset for part, offset in zip(parts, offsets, strict=False)]),
+        col=np.concatenate([part.col for part in parts]),
+        value=np.concatenate([part.value for part in parts]),
+        lower=np.concatenate([part.lower for part in parts]),
+        upper=np.concatenate([part.upper for part in parts]),
+        names=[name for part in parts for name in part.names],
+    )

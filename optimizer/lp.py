@@ -1,0 +1,72 @@
+"""The LP as arrays (column-wise sparse matrix), assembled from the constraint families."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from optimizer.constraints import Rows, define_energy, define_fairness, define_node_phase, define_node_power
+from optimizer.layout import Layout
+from optimizer.objective import column_costs
+from optimizer.options import OptimizerOptions
+from optimizer.problem import ProblemData
+
+
+@dataclass(frozen=True)
+class LinearProgram:
+    layout: Layout
+    cost: np.ndarray
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    start: np.ndarray  # CSC column starts, length col_count + 1
+    index: np.ndarray  # row of each nonzero
+    value: np.ndarray
+    row_names: list[str]
+
+    @property
+    def row_count(self) -> int:
+        return len(self.row_lower)
+
+
+def assemble(data: ProblemData, options: OptimizerOptions) -> LinearProgram:
+    layout = Layout.of(data, options.shortfall_segments, options.fairness_segments)
+    families = [
+        define_energy(data, layout),
+        define_node_power(data),
+        define_node_phase(data),
+        define_fairness(data, layout),
+    ]
+    offsets = np.cumsum([0] + [len(rows.lower) for rows in families])
+    row = np.concatenate([rows.row + offset for rows, offset in zip(families, offsets, strict=False)])
+    col = np.concatenate([rows.col for rows in families])
+    value = np.concatenate([rows.value for rows in families])
+    order = np.lexsort((row, col))
+    counts = np.bincount(col, minlength=layout.col_count)
+    start = np.concatenate([[0], np.cumsum(counts)])
+    shortfall_upper = np.repeat(data.target_kwh / layout.shortfall_segments, layout.shortfall_segments)
+    fairness_upper = np.repeat(
+        data.col_upper_kw[layout.fairness_power_cols] / layout.fairness_segments, layout.fairness_segments
+    )
+    return LinearProgram(
+        layout=layout,
+        cost=column_costs(data, layout, options.weights),
+        col_lower=np.zeros(layout.col_count),
+        col_upper=np.concatenate([data.col_upper_kw, shortfall_upper, fairness_upper]),
+        row_lower=np.concatenate([rows.lower for rows in families]),
+        row_upper=np.concatenate([rows.upper for rows in families]),
+        start=start.astype(np.int32),
+        index=row[order].astype(np.int32),
+        value=value[order],
+        row_names=_names(families),
+    )
+
+
+def _names(families: list[Rows]) -> list[str]:
+    return [name for rows in families for name in rows.names]
+
+
+def objective_of(lp: LinearProgram, solution: np.ndarray) -> float:
+    return float(lp.cost @ solution)

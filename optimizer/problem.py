@@ -1,0 +1,233 @@
+"""The snapshot turned into arrays: who can draw when, how much, under which limits.
+
+Everything the LP, the greedy fallback and the explanations need is computed here once, as numpy
+arrays, so that each of them stays a few lines of arithmetic. Indices: `g` a controllable session
+(gun) with a window in the horizon, `t` a step, `n` a node of the limit tree, `c` a power column
+(one per gun and step inside its window only).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from models import Gun, Session, SiteSnapshot
+from models.site import PHASES
+from models.units import current_to_power_kw
+from optimizer.options import OptimizerOptions
+from optimizer.signals import fit_limits, fit_prices, step_bounds_s
+
+_EPS_S = 1e-6
+
+
+@dataclass
+class ProblemData:
+    step_starts: pd.DatetimeIndex
+    step_hours: float
+    prices: np.ndarray  # (T,) currency per kWh
+    price_norm: np.ndarray  # (T,) prices scaled to [0, 1] over the horizon
+    sessions: list[Session]  # controllable sessions with a window in the horizon
+    guns: list[Gun]
+    target_kwh: np.ndarray  # (G,) energy still wanted
+    priority: np.ndarray  # (G,)
+    departure_s: np.ndarray  # (G,) POSIX seconds
+    min_kw: np.ndarray  # (G,)
+    phase_a_per_kw: np.ndarray  # (G, 3)
+    col_gun: np.ndarray  # (C,)
+    col_step: np.ndarray  # (C,)
+    col_upper_kw: np.ndarray  # (C,)
+    col_hours: np.ndarray  # (C,) hours of the step inside the session's window
+    gun_cols: np.ndarray  # (G + 1,) columns of gun g are gun_cols[g]:gun_cols[g + 1]
+    node_ids: list[str]
+    node_limit_kw: np.ndarray  # (N, T) limit left for controllable guns, inf where none
+    node_limit_a: np.ndarray  # (N, 3, T)
+    node_static_kw: np.ndarray  # (N, T) limit before fixed load
+    node_static_a: np.ndarray  # (N, 3, T)
+    node_fixed_kw: np.ndarray  # (N, T) load of uncontrolled guns under each node
+    node_fixed_a: np.ndarray  # (N, 3, T)
+    gun_ancestors: np.ndarray  # (G, depth) node indices, -1 padded
+    fixed_ids: list[str]  # uncontrolled guns, reserved as fixed load
+    fixed_kw: np.ndarray  # (F, T)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def gun_ids(self) -> list[str]:
+        return [session.gun_id for session in self.sessions]
+
+    @property
+    def step_count(self) -> int:
+        return len(self.step_starts)
+
+    def step0_cols(self) -> tuple[np.ndarray, np.ndarray]:
+        """Guns that may draw in the first step, and their column there."""
+        first = self.gun_cols[:-1]
+        has = (first < self.gun_cols[1:]) & (self.col_step[np.minimum(first, len(self.col_step) - 1)] == 0)
+        guns = np.flatnonzero(has)
+        return guns, first[guns]
+
+
+def build_problem(snapshot: SiteSnapshot, options: OptimizerOptions) -> ProblemData:
+    site = snapshot.site
+    count = snapshot.step_count
+    starts_s, ends_s = step_bounds_s(snapshot.now, snapshot.step, count)
+    step_hours = snapshot.step.total_seconds() / 3600.0
+    prices = fit_prices(snapshot.tariff, starts_s, ends_s)
+    spread = float(prices.max() - prices.min()) if count else 0.0
+    price_norm = (prices - prices.min()) / spread if spread > 1e-12 else np.zeros(count)
+
+    guns = site.guns()
+    nodes = list(site.nodes().values())
+    node_index = {node.id: n for n, node in enumerate(nodes)}
+    ancestors = site.ancestors()
+    depth = max((len(path) for path in ancestors.values()), default=1)
+
+    node_static_kw = np.full((len(nodes), count), np.inf)
+    node_static_a = np.full((len(nodes), 3, count), np.inf)
+    for n, node in enumerate(nodes):
+        limit_kw, limit_a = fit_limits(
+            snapshot.limit_series.get(node.id), node.limit_kw, node.limit_a, starts_s, ends_s
+        )
+        node_static_kw[n] = limit_kw
+        node_static_a[n] = limit_a
+
+    active: list[Session] = []
+    fixed_ids: list[str] = []
+    fixed_rows: list[np.ndarray] = []
+    fixed_node_kw = np.zeros((len(nodes), count))
+    fixed_node_a = np.zeros((len(nodes), 3, count))
+    for session in snapshot.sessions:
+        arrival_s, departure_s = session.arrival.timestamp(), session.departure.timestamp()
+        if departure_s <= starts_s[0] or arrival_s >= ends_s[-1]:
+            continue
+        if session.controllable:
+            active.append(session)
+            continue
+        gun = guns[session.gun_id]
+        reserve_kw = _uncontrolled_reserve_kw(gun, session, options)
+        # An uncontrolled car may overstay its expected departure: reserve to the horizon's end.
+        load = np.where(ends_s > arrival_s + _EPS_S, reserve_kw, 0.0)
+        fixed_ids.append(session.gun_id)
+        fixed_rows.append(load)
+        coef = gun.phase_current_a_per_kw(session.ev_phases)
+        for node_id in ancestors[session.gun_id]:
+            n = node_index[node_id]
+            fixed_node_kw[n] += load
+            for p, phase in enumerate(PHASES):
+                fixed_node_a[n, p] += load * coef[phase]
+
+    warnings = _fixed_load_warnings(nodes, node_static_kw, node_static_a, fixed_node_kw, fixed_node_a)
+    node_limit_kw = np.clip(node_static_kw - fixed_node_kw, 0.0, None)
+    node_limit_a = np.clip(node_static_a - fixed_node_a, 0.0, None)
+
+    col_gun_parts, col_step_parts, col_upper_parts, col_hours_parts = [], [], [], []
+    gun_cols = [0]
+    target, priority, departure, min_kw = [], [], [], []
+    coefs = np.zeros((len(active), 3))
+    gun_anc = np.full((len(active), depth), -1, dtype=np.int64)
+    for g, session in enumerate(active):
+        gun = guns[session.gun_id]
+        arrival_s, departure_s = session.arrival.timestamp(), session.departure.timestamp()
+        overlap_s = np.minimum(ends_s, departure_s) - np.maximum(starts_s, arrival_s)
+        steps = np.flatnonzero(overlap_s > _EPS_S)
+        upper = np.full(len(steps), _session_max_kw(gun, session))
+        gun_limit_kw, gun_limit_a = fit_limits(
+            snapshot.limit_series.get(session.gun_id), None, None, starts_s[steps], ends_s[steps]
+        )
+        phases_used = gun.phases_used(session.ev_phases)
+        upper = np.minimum(upper, gun_limit_kw)
+        upper = np.minimum(upper, current_to_power_kw(1.0, gun.voltage_v, phases_used) * gun_limit_a)
+        if len(steps) and steps[0] == 0:
+            upper[0] = min(upper[0], _undrawn_cap_kw(gun, session, options))
+        col_gun_parts.append(np.full(len(steps), g))
+        col_step_parts.append(steps)
+        col_upper_parts.append(upper)
+        col_hours_parts.append(overlap_s[steps] / 3600.0)
+        gun_cols.append(gun_cols[-1] + len(steps))
+        requested = session.energy_requested_kwh
+        wanted = snapshot.default_energy_kwh if requested is None else requested
+        target.append(max(0.0, wanted - session.energy_delivered_kwh))
+        priority.append(session.priority)
+        departure.append(departure_s)
+        min_kw.append(gun.min_kw(session.ev_phases))
+        coef = gun.phase_current_a_per_kw(session.ev_phases)
+        coefs[g] = [coef[phase] for phase in PHASES]
+        path = [node_index[node_id] for node_id in ancestors[session.gun_id]]
+        gun_anc[g, : len(path)] = path
+
+    def joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+        return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
+
+    fixed_kw = np.vstack(fixed_rows) if fixed_rows else np.zeros((0, count))
+    col_gun = joined(col_gun_parts, np.int64)
+    min_kw_array = np.array(min_kw, dtype=float)
+    col_upper = np.clip(joined(col_upper_parts, float), 0.0, None)
+    # A step whose cap is below the gun's minimum can only be 0: say so before solving.
+    col_upper[col_upper < min_kw_array[col_gun] - 1e-9] = 0.0
+    return ProblemData(
+        step_starts=pd.DatetimeIndex(pd.to_datetime(starts_s, unit="s", utc=True)),
+        step_hours=step_hours,
+        prices=prices,
+        price_norm=price_norm,
+        sessions=active,
+        guns=[guns[session.gun_id] for session in active],
+        target_kwh=np.array(target, dtype=float),
+        priority=np.array(priority, dtype=float),
+        departure_s=np.array(departure, dtype=float),
+        min_kw=min_kw_array,
+        phase_a_per_kw=coefs,
+        col_gun=col_gun,
+        col_step=joined(col_step_parts, np.int64),
+        col_upper_kw=col_upper,
+        col_hours=joined(col_hours_parts, float),
+        gun_cols=np.array(gun_cols, dtype=np.int64),
+        node_ids=[node.id for node in nodes],
+        node_limit_kw=node_limit_kw,
+        node_limit_a=node_limit_a,
+        node_static_kw=node_static_kw,
+        node_static_a=node_static_a,
+        node_fixed_kw=fixed_node_kw,
+        node_fixed_a=fixed_node_a,
+        gun_ancestors=gun_anc,
+        fixed_ids=fixed_ids,
+        fixed_kw=fixed_kw,
+        warnings=warnings,
+    )
+
+
+def _session_max_kw(gun: Gun, session: Session) -> float:
+    limit = gun.max_kw(session.ev_phases)
+    if session.ev_max_power_kw is not None:
+        limit = min(limit, session.ev_max_power_kw)
+    return limit
+
+
+def _uncontrolled_reserve_kw(gun: Gun, session: Session, options: OptimizerOptions) -> float:
+    if options.uncontrolled_reserve == "observed" and session.observed_power_kw is not None:
+        return session.observed_power_kw
+    return _session_max_kw(gun, session)
+
+
+def _undrawn_cap_kw(gun: Gun, session: Session, options: OptimizerOptions) -> float:
+    """A car that drew clearly less than it was offered keeps its draw plus headroom, no more."""
+    observed, offered = session.observed_power_kw, session.offered_power_kw
+    if observed is None or offered is None or observed >= offered - options.undrawn_deadband_kw:
+        return np.inf
+    cap = observed * (1.0 + options.undrawn_headroom_fraction) + options.undrawn_headroom_kw
+    return max(cap, gun.min_kw(session.ev_phases))
+
+
+def _fixed_load_warnings(
+    nodes: list, static_kw: np.ndarray, static_a: np.ndarray, fixed_kw: np.ndarray, fixed_a: np.ndarray
+) -> list[str]:
+    warnings = []
+    for n, node in enumerate(nodes):
+        excess_kw = float(np.max(fixed_kw[n] - static_kw[n], initial=0.0))
+        excess_a = float(np.max(fixed_a[n] - static_a[n], initial=0.0))
+        if excess_kw > 1e-9 or excess_a > 1e-9:
+            warnings.append(
+                f"uncontrolled guns alone exceed node {node.id} by up to {excess_kw:.2f} kW / {excess_a:.2f} A;"
+                " every controllable gun under it is held at 0"
+            )
+    return warnings

@@ -1,0 +1,103 @@
+"""From power columns to the Allocation a caller reads: frames, limits now, headroom, shortfalls."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from models import Allocation, GunLimit, RateUnit, SolveStatus
+from models.allocation import SolverOutcome
+from models.units import power_to_current_a
+from optimizer.explain import explain
+from optimizer.problem import ProblemData
+
+
+def power_matrix(data: ProblemData, power_kw: np.ndarray) -> np.ndarray:
+    """(T, G) kW per step and controllable gun."""
+    matrix = np.zeros((data.step_count, len(data.sessions)))
+    matrix[data.col_step, data.col_gun] = power_kw
+    return matrix
+
+
+def node_loads(data: ProblemData, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Load per node and step in kW, and per node, phase and step in A, fixed load included."""
+    load_kw = data.node_fixed_kw.copy()
+    load_a = data.node_fixed_a.copy()
+    for level in range(data.gun_ancestors.shape[1]):
+        nodes = data.gun_ancestors[:, level]
+        valid = nodes >= 0
+        np.add.at(load_kw, nodes[valid], matrix[:, valid].T)
+        for phase in range(3):
+            np.add.at(load_a[:, phase, :], nodes[valid], (matrix[:, valid] * data.phase_a_per_kw[valid, phase]).T)
+    return load_kw, load_a
+
+
+def build_allocation(
+    data: ProblemData,
+    power_kw: np.ndarray,
+    status: SolveStatus,
+    outcome: SolverOutcome | None,
+    objective: float,
+    lp_objective: float,
+    build_time_s: float,
+    solve_time_s: float,
+) -> Allocation:
+    matrix = power_matrix(data, power_kw)
+    frame = pd.DataFrame(
+        np.hstack([matrix, data.fixed_kw.T]), index=data.step_starts, columns=data.gun_ids + data.fixed_ids
+    )
+    frame.index.name = "step"
+    load_kw, load_a = node_loads(data, matrix)
+    headroom_kw = (data.node_static_kw - load_kw).T
+    headroom_a = (data.node_static_a - load_a).min(axis=1).T
+    planned = np.bincount(data.col_gun, weights=power_kw * data.col_hours, minlength=len(data.sessions))
+    sessions = pd.DataFrame(
+        {
+            "wanted_kwh": data.target_kwh,
+            "planned_kwh": planned,
+            "shortfall_kwh": np.clip(data.target_kwh - planned, 0.0, None),
+            "priority": data.priority,
+            "departure": pd.to_datetime(data.departure_s, unit="s", utc=True),
+        },
+        index=pd.Index(data.gun_ids, name="gun"),
+    )
+    return Allocation(
+        power_kw=frame,
+        limits_now=_limits_now(data, matrix),
+        priority_rank=_priority_rank(data),
+        status=status,
+        solver_outcome=outcome,
+        objective=objective,
+        lp_objective=lp_objective,
+        build_time_s=build_time_s,
+        solve_time_s=solve_time_s,
+        headroom_kw=_frame(headroom_kw, data),
+        headroom_a=_frame(headroom_a, data),
+        sessions=sessions,
+        explanations=explain(data, matrix, load_kw, load_a),
+        warnings=list(data.warnings),
+    )
+
+
+def _frame(values: np.ndarray, data: ProblemData) -> pd.DataFrame:
+    """Per step and node; NaN where the node has no such limit."""
+    clean = np.where(np.isfinite(values), values, np.nan)
+    return pd.DataFrame(clean, index=data.step_starts, columns=data.node_ids)
+
+
+def _limits_now(data: ProblemData, matrix: np.ndarray) -> dict[str, GunLimit]:
+    limits = {}
+    for g, (session, gun) in enumerate(zip(data.sessions, data.guns, strict=True)):
+        limit_kw = float(matrix[0, g]) if data.step_count else 0.0
+        phases = gun.phases_used(session.ev_phases)
+        limit_a = None
+        if gun.charging_rate_unit is RateUnit.A:
+            limit_a = power_to_current_a(limit_kw, gun.voltage_v, phases)
+        limits[session.gun_id] = GunLimit(limit_kw=limit_kw, limit_a=limit_a, phases=phases)
+    return limits
+
+
+def _priority_rank(data: ProblemData) -> dict[str, int]:
+    """1 = served first: higher priority, then earlier departure."""
+    order = np.lexsort((data.departure_s, -data.priority))
+    return {data.gun_ids[g]: rank + 1 for rank, g in enumerate(order)}

@@ -1,0 +1,83 @@
+"""HiGHS on our arrays: time limit always set, status mapped onto our own, re-solve in place."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+import highspy
+import numpy as np
+
+from models.allocation import SolverOutcome
+from optimizer.lp import LinearProgram
+
+_FEASIBLE_SOLUTION = 2  # HiGHS SolutionStatus kSolutionStatusFeasible
+
+
+@dataclass(frozen=True)
+class SolverResult:
+    outcome: SolverOutcome
+    solution: np.ndarray | None
+    objective: float
+    time_s: float
+
+
+class HighsSolver:
+    """One HiGHS instance holding one LP; bounds can change and the LP be re-solved warm."""
+
+    def __init__(self, lp: LinearProgram, method: Literal["simplex", "ipm"], time_limit_s: float) -> None:
+        self._highs = highspy.Highs()
+        self._highs.setOptionValue("output_flag", False)
+        self._highs.setOptionValue("time_limit", float(time_limit_s))
+        self._highs.setOptionValue("solver", "simplex" if method == "simplex" else "ipm")
+        if method == "simplex":
+            self._highs.setOptionValue("simplex_strategy", 1)  # dual
+        model = highspy.HighsLp()
+        model.num_col_ = len(lp.cost)
+        model.num_row_ = lp.row_count
+        model.col_cost_ = lp.cost
+        model.col_lower_ = lp.col_lower
+        model.col_upper_ = lp.col_upper
+        model.row_lower_ = np.where(np.isinf(lp.row_lower), -highspy.kHighsInf, lp.row_lower)
+        model.row_upper_ = np.where(np.isinf(lp.row_upper), highspy.kHighsInf, lp.row_upper)
+        model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        model.a_matrix_.start_ = lp.start
+        model.a_matrix_.index_ = lp.index
+        model.a_matrix_.value_ = lp.value
+        model.a_matrix_.num_col_ = len(lp.cost)
+        model.a_matrix_.num_row_ = lp.row_count
+        self._highs.passModel(model)
+        self._col_count = len(lp.cost)
+
+    def set_time_limit(self, time_limit_s: float) -> None:
+        self._highs.setOptionValue("time_limit", max(float(time_limit_s), 1e-3))
+
+    def change_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        if len(cols):
+            self._highs.changeColsBounds(len(cols), cols.astype(np.int32), lower, upper)
+
+    def solve(self) -> SolverResult:
+        began = time.perf_counter()
+        if self._col_count == 0:
+            return SolverResult(SolverOutcome.OPTIMAL, np.zeros(0), 0.0, 0.0)
+        self._highs.run()
+        elapsed = time.perf_counter() - began
+        status = self._highs.getModelStatus()
+        info = self._highs.getInfo()
+        outcome = map_highs_status(status, info.primal_solution_status)
+        if outcome in (SolverOutcome.OPTIMAL, SolverOutcome.FEASIBLE):
+            solution = np.asarray(self._highs.getSolution().col_value)
+            return SolverResult(outcome, solution, float(info.objective_function_value), elapsed)
+        return SolverResult(outcome, None, float("nan"), elapsed)
+
+
+def map_highs_status(status: highspy.HighsModelStatus, primal_solution_status: int) -> SolverOutcome:
+    """Only kOptimal is proof; a stopped run with a feasible point is feasible-not-proven."""
+    if status == highspy.HighsModelStatus.kOptimal:
+        return SolverOutcome.OPTIMAL
+    if status == highspy.HighsModelStatus.kInfeasible:
+        return SolverOutcome.INFEASIBLE
+    if primal_solution_status == _FEASIBLE_SOLUTION:
+        return SolverOutcome.FEASIBLE
+    return SolverOutcome.ERROR
