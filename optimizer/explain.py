@@ -13,9 +13,7 @@ def explain(data: ProblemData, matrix: np.ndarray, load_kw: np.ndarray, load_a: 
     """One sentence per gun about its first step in the horizon and its energy."""
     headroom_kw = data.node_static_kw - load_kw
     headroom_a = data.node_static_a - load_a
-    planned = np.bincount(
-        data.col_gun, weights=matrix[data.col_step, data.col_gun] * data.col_hours, minlength=len(data.sessions)
-    )
+    planned = data.planned_kwh(matrix[data.col_step, data.col_gun])
     texts = {}
     for g, gun_id in enumerate(data.gun_ids):
         cols = np.arange(data.gun_cols[g], data.gun_cols[g + 1])

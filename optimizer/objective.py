@@ -58,8 +58,7 @@ def evaluate(data: ProblemData, power_kw: np.ndarray, layout: Layout, weights: W
     Equal to the LP's objective at an optimum: shortfall fills its cheapest segments first and
     the fairness reward its richest segments first.
     """
-    delivered = np.bincount(data.col_gun, weights=power_kw * data.col_hours, minlength=len(data.sessions))
-    shortfall = np.clip(data.target_kwh - delivered, 0.0, None)
+    shortfall = data.target_kwh - data.planned_kwh(power_kw)
     width = data.target_kwh / layout.shortfall_segments
     edges = np.arange(layout.shortfall_segments)[None, :] * width[:, None]
     shortfall_fill = np.clip(shortfall[:, None] - edges, 0.0, width[:, None]).ravel()

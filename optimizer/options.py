@@ -44,4 +44,4 @@ class OptimizerOptions:
     undrawn_headroom_fraction: float = 0.1
     shortfall_segments: int = 4
     fairness_segments: int = 8
-    repair_rounds: int = 3
+    repair_rounds: int = 6

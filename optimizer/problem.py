@@ -29,6 +29,7 @@ class ProblemData:
     prices: np.ndarray  # (T,) currency per kWh
     price_norm: np.ndarray  # (T,) prices scaled to [0, 1] over the horizon
     sessions: list[Session]  # controllable sessions with a window in the horizon
+    gun_ids: list[str]  # their guns, in the same order
     guns: list[Gun]
     target_kwh: np.ndarray  # (G,) energy still wanted
     priority: np.ndarray  # (G,)
@@ -53,12 +54,13 @@ class ProblemData:
     warnings: list[str] = field(default_factory=list)
 
     @property
-    def gun_ids(self) -> list[str]:
-        return [session.gun_id for session in self.sessions]
-
-    @property
     def step_count(self) -> int:
         return len(self.step_starts)
+
+    def planned_kwh(self, power_kw: np.ndarray) -> np.ndarray:
+        """Energy per gun from power per column, capped at what it wants: a car stops when full."""
+        delivered = np.bincount(self.col_gun, weights=power_kw * self.col_hours, minlength=len(self.sessions))
+        return np.minimum(delivered, self.target_kwh)
 
     def step0_cols(self) -> tuple[np.ndarray, np.ndarray]:
         """Guns that may draw in the first step, and their column there."""
@@ -171,6 +173,7 @@ def build_problem(snapshot: SiteSnapshot, options: OptimizerOptions) -> ProblemD
         prices=prices,
         price_norm=price_norm,
         sessions=active,
+        gun_ids=[session.gun_id for session in active],
         guns=[guns[session.gun_id] for session in active],
         target_kwh=np.array(target, dtype=float),
         priority=np.array(priority, dtype=float),

@@ -1,11 +1,12 @@
 """Minimum-current repair: no gun's limit between 0 and its minimum, without wasting capacity.
 
-The LP may give a gun less than its minimum in some step. Rounding with re-solve: such a column
-is forced up to the minimum where it holds at least half of it (and the gun still wants that
-energy), else held at 0; the LP is re-solved warm in place, so the power freed or taken is
-rebalanced among the other guns. If forcing up makes the LP infeasible (the minima do not fit
-under a node), those columns are held at 0 instead. A few rounds settle it; anything still
-fractional after them is set to 0, which can only lower load.
+The LP may give a gun less than its minimum in some step (typically the last step of its energy,
+or its share of a node at its limit). Rounding with re-solve: such a value is raised to the
+minimum where that fits in the spare capacity of every node above it at that step and the car
+still wants that much energy; the LP then moves the gun's energy out of its other steps. Where it
+does not fit, the value is held at 0 and the LP gives the power freed to other guns. The same HiGHS
+model is re-solved warm in place; a few rounds settle it. Whatever is still fractional after them
+is set to 0, which can only lower load.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import numpy as np
 
 from optimizer.lp import LinearProgram
 from optimizer.problem import ProblemData
+from optimizer.result import node_loads, power_matrix
 from optimizer.solve import HighsSolver, SolverResult
 
 _TOL = 1e-6
@@ -31,19 +33,24 @@ def repair_minimum(
     assert result.solution is not None
     solution = result.solution
     power_count = lp.layout.power_count
+    raised = np.zeros(power_count, dtype=bool)
     for _ in range(rounds):
         power = solution[:power_count]
         fractional = fractional_columns(data, power)
         if len(fractional) == 0:
             break
-        min_kw = data.min_kw[data.col_gun[fractional]]
-        up = fractional[_affordable(data, fractional, power[fractional] >= min_kw / 2)]
+        up, tails = _raisable(data, power, fractional, raised)
         down = np.setdiff1d(fractional, up)
+        _allow_tail_overshoot(data, solver, tails)
         solver.change_bounds(down, np.zeros(len(down)), np.zeros(len(down)))
         solver.change_bounds(up, data.min_kw[data.col_gun[up]], lp.col_upper[up])
+        raised[down] = False
+        raised[up] = True
         attempt = solver.solve()
         if attempt.solution is None and len(up):
+            # Should not happen (each raise fits); hold them at 0 instead, which is always feasible.
             solver.change_bounds(up, np.zeros(len(up)), np.zeros(len(up)))
+            raised[up] = False
             attempt = solver.solve()
         if attempt.solution is None:
             break
@@ -53,8 +60,63 @@ def repair_minimum(
     return power, result
 
 
-def _affordable(data: ProblemData, cols: np.ndarray, candidate: np.ndarray) -> np.ndarray:
-    """Candidates whose forced minimum energy, summed per gun, stays within the gun's target."""
-    forced_kwh = np.where(candidate, data.min_kw[data.col_gun[cols]] * data.col_hours[cols], 0.0)
-    per_gun = np.bincount(data.col_gun[cols], weights=forced_kwh, minlength=len(data.target_kwh))
-    return candidate & (per_gun[data.col_gun[cols]] <= data.target_kwh[data.col_gun[cols]] + _TOL)
+def _allow_tail_overshoot(data: ProblemData, solver: HighsSolver, tails: np.ndarray) -> None:
+    """Let a gun's energy row exceed its target by one step at its minimum (the car stops when full)."""
+    guns = np.unique(data.col_gun[tails])
+    if len(guns):
+        slack = data.min_kw[guns] * np.max(data.col_hours, initial=0.0)
+        solver.change_row_bounds(guns, data.target_kwh[guns], data.target_kwh[guns] + slack)
+
+
+def _raisable(
+    data: ProblemData, power: np.ndarray, cols: np.ndarray, raised: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Fractional columns to raise to their gun's minimum, keeping the LP feasible.
+
+    Largest first, a column is raised if the raise fits in the spare capacity of every node above
+    it at its step (then nobody else loses), or if it already holds half its minimum and the
+    minima held so far under those nodes still fit their limits (then the re-solve takes the
+    difference from other guns). The gun's other steps give way to the energy of its raised steps;
+    where even one step at the minimum is more than the gun still wants (its last bit of energy),
+    it is raised anyway and returned among the tails: the limit is a cap and the car stops when
+    full. `raised` are columns held at their minimum by earlier rounds.
+    """
+    load_kw, load_a = node_loads(data, power_matrix(data, power))
+    spare_kw = data.node_static_kw - load_kw
+    spare_a = data.node_static_a - load_a
+    held = np.flatnonzero(raised)
+    held_kw = np.where(raised, data.min_kw[data.col_gun], 0.0)
+    minima_kw, minima_a = node_loads(data, power_matrix(data, held_kw))
+    room_kw = data.node_static_kw - minima_kw
+    room_a = data.node_static_a - minima_a
+    forced_kwh = np.bincount(
+        data.col_gun[held], weights=data.min_kw[data.col_gun[held]] * data.col_hours[held], minlength=len(data.sessions)
+    )
+    chosen, tails = [], []
+    for col in cols[np.argsort(-power[cols])]:
+        gun, step = data.col_gun[col], data.col_step[col]
+        minimum = data.min_kw[gun]
+        energy = minimum * data.col_hours[col]
+        tail = forced_kwh[gun] + energy > data.target_kwh[gun] + _TOL
+        if tail and forced_kwh[gun] > 0:
+            continue
+        nodes = data.gun_ancestors[gun][data.gun_ancestors[gun] >= 0]
+        a_per_kw = data.phase_a_per_kw[gun]
+        raise_kw = minimum - power[col]
+        fits_spare = np.all(spare_kw[nodes, step] >= raise_kw) and np.all(
+            spare_a[nodes, :, step] >= raise_kw * a_per_kw[None, :]
+        )
+        minima_fit = np.all(room_kw[nodes, step] >= minimum) and np.all(
+            room_a[nodes, :, step] >= minimum * a_per_kw[None, :]
+        )
+        if not (minima_fit and (fits_spare or power[col] >= minimum / 2)):
+            continue
+        spare_kw[nodes, step] -= raise_kw
+        spare_a[nodes, :, step] -= raise_kw * a_per_kw[None, :]
+        room_kw[nodes, step] -= minimum
+        room_a[nodes, :, step] -= minimum * a_per_kw[None, :]
+        forced_kwh[gun] += energy
+        chosen.append(col)
+        if tail:
+            tails.append(col)
+    return np.array(chosen, dtype=np.int64), np.array(tails, dtype=np.int64)

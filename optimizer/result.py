@@ -50,7 +50,7 @@ def build_allocation(
     load_kw, load_a = node_loads(data, matrix)
     headroom_kw = (data.node_static_kw - load_kw).T
     headroom_a = (data.node_static_a - load_a).min(axis=1).T
-    planned = np.bincount(data.col_gun, weights=power_kw * data.col_hours, minlength=len(data.sessions))
+    planned = data.planned_kwh(power_kw)
     sessions = pd.DataFrame(
         {
             "wanted_kwh": data.target_kwh,

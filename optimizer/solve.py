@@ -57,6 +57,10 @@ class HighsSolver:
         if len(cols):
             self._highs.changeColsBounds(len(cols), cols.astype(np.int32), lower, upper)
 
+    def change_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        if len(rows):
+            self._highs.changeRowsBounds(len(rows), rows.astype(np.int32), lower, upper)  # type: ignore[attr-defined]
+
     def solve(self) -> SolverResult:
         began = time.perf_counter()
         if self._col_count == 0:
