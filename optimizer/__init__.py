@@ -4,7 +4,8 @@
 Nothing here reads a clock, a setting, a store or a socket.
 """
 
-from optimizer.allocate import allocate
+from optimizer.allocate import Allocator, allocate
 from optimizer.options import OptimizerOptions, Weights
+from optimizer.planner import plan
 
-__all__ = ["OptimizerOptions", "Weights", "allocate"]
+__all__ = ["Allocator", "OptimizerOptions", "Weights", "allocate", "plan"]

@@ -7,7 +7,7 @@ import time
 from models import Allocation, SiteSnapshot, SolveStatus
 from models.allocation import SolverOutcome
 from optimizer.fallback import greedy_allocation
-from optimizer.lp import assemble
+from optimizer.lp import LinearProgram, assemble
 from optimizer.objective import evaluate
 from optimizer.options import OptimizerOptions
 from optimizer.problem import build_problem
@@ -18,42 +18,54 @@ from optimizer.solve import HighsSolver, SolverResult
 
 def allocate(snapshot: SiteSnapshot, options: OptimizerOptions | None = None) -> Allocation:
     """Per-gun power limits for the snapshot's horizon that respect every limit of the site."""
-    options = options or OptimizerOptions()
-    began = time.perf_counter()
-    data = build_problem(snapshot, options)
-    lp = assemble(data, options)
-    built = time.perf_counter()
-    try:
-        solver = HighsSolver(lp, options.method, options.time_limit_s)
-        result = solver.solve()
-    except Exception as error:  # noqa: BLE001 - the limits must hold even when the solver breaks
-        data.warnings.append(f"solver failed: {error!r}")
-        result = SolverResult(SolverOutcome.ERROR, None, float("nan"), time.perf_counter() - built)
-    if result.solution is None:
-        power = greedy_allocation(data)
-        objective = evaluate(data, power, lp.layout, options.weights)
-        data.warnings.append(f"LP gave no solution ({result.outcome}); greedy fallback used")
+    return Allocator(options).allocate(snapshot)
+
+
+class Allocator:
+    """`allocate` that keeps its HiGHS model between calls, for a live loop.
+
+    When a new snapshot yields an LP of the same structure (same sessions, windows and limited
+    nodes; only limits, prices or energy changed, as after a limit change within an interval), the
+    model's costs and bounds are replaced in place and HiGHS restarts from the last basis instead
+    of solving from scratch. Otherwise a new model is built. The answer is the same either way.
+    """
+
+    def __init__(self, options: OptimizerOptions | None = None) -> None:
+        self.options = options or OptimizerOptions()
+        self._solver: HighsSolver | None = None
+
+    def allocate(self, snapshot: SiteSnapshot) -> Allocation:
+        options = self.options
+        began = time.perf_counter()
+        data = build_problem(snapshot, options)
+        lp = assemble(data, options)
+        built = time.perf_counter()
+        try:
+            solver = self._solver_for(lp)
+            result = solver.solve()
+        except Exception as error:  # noqa: BLE001 - the limits must hold even when the solver breaks
+            self._solver = None
+            data.warnings.append(f"solver failed: {error!r}")
+            result = SolverResult(SolverOutcome.ERROR, None, float("nan"), time.perf_counter() - built)
+        if result.solution is None:
+            power = greedy_allocation(data)
+            data.warnings.append(f"LP gave no solution ({result.outcome}); greedy fallback used")
+            objective = evaluate(data, power, lp.layout, options.weights)
+            status, outcome, lp_objective = SolveStatus.FALLBACK, result.outcome, float("nan")
+        else:
+            lp_objective = evaluate(data, result.solution[: lp.layout.power_count], lp.layout, options.weights)
+            solver.set_time_limit(options.time_limit_s - (time.perf_counter() - built))
+            power, final = repair_minimum(data, lp, solver, result, options.repair_rounds)
+            objective = evaluate(data, power, lp.layout, options.weights)
+            outcome = final.outcome
+            status = SolveStatus.OPTIMAL if outcome is SolverOutcome.OPTIMAL else SolveStatus.FEASIBLE
         return build_allocation(
-            data,
-            power,
-            SolveStatus.FALLBACK,
-            result.outcome,
-            objective,
-            float("nan"),
-            built - began,
-            time.perf_counter() - built,
+            data, power, status, outcome, objective, lp_objective, built - began, time.perf_counter() - built
         )
-    lp_objective = evaluate(data, result.solution[: lp.layout.power_count], lp.layout, options.weights)
-    solver.set_time_limit(options.time_limit_s - (time.perf_counter() - built))
-    power, final = repair_minimum(data, lp, solver, result, options.repair_rounds)
-    status = SolveStatus.OPTIMAL if final.outcome is SolverOutcome.OPTIMAL else SolveStatus.FEASIBLE
-    return build_allocation(
-        data,
-        power,
-        status,
-        final.outcome,
-        evaluate(data, power, lp.layout, options.weights),
-        lp_objective,
-        built - began,
-        time.perf_counter() - built,
-    )
+
+    def _solver_for(self, lp: LinearProgram) -> HighsSolver:
+        if self._solver is not None and self._solver.holds_structure_of(lp):
+            self._solver.load_data(lp, self.options.time_limit_s)
+        else:
+            self._solver = HighsSolver(lp, self.options.method, self.options.time_limit_s)
+        return self._solver

@@ -49,6 +49,31 @@ class HighsSolver:
         model.a_matrix_.num_row_ = lp.row_count
         self._highs.passModel(model)
         self._col_count = len(lp.cost)
+        self._structure = (lp.start, lp.index, lp.value)
+
+    def holds_structure_of(self, lp: LinearProgram) -> bool:
+        """Whether `lp` differs from the model held only in costs and bounds."""
+        start, index, value = self._structure
+        return (
+            len(start) == len(lp.start)
+            and len(index) == len(lp.index)
+            and np.array_equal(start, lp.start)
+            and np.array_equal(index, lp.index)
+            and np.array_equal(value, lp.value)
+        )
+
+    def load_data(self, lp: LinearProgram, time_limit_s: float) -> None:
+        """Replace costs and bounds in place; the next solve starts from the last basis."""
+        cols = np.arange(self._col_count, dtype=np.int32)
+        rows = np.arange(lp.row_count, dtype=np.int32)
+        self._highs.changeColsCost(self._col_count, cols, lp.cost)
+        self._highs.changeColsBounds(self._col_count, cols, lp.col_lower, lp.col_upper)
+        self.change_row_bounds(
+            rows,
+            np.where(np.isinf(lp.row_lower), -highspy.kHighsInf, lp.row_lower),
+            np.where(np.isinf(lp.row_upper), highspy.kHighsInf, lp.row_upper),
+        )
+        self.set_time_limit(time_limit_s)
 
     def set_time_limit(self, time_limit_s: float) -> None:
         self._highs.setOptionValue("time_limit", max(float(time_limit_s), 1e-3))
