@@ -47,7 +47,8 @@ class Allocation:
     the load reserved for them). `headroom_kw` / `headroom_a`: per node and step, limit minus
     planned load (kW; A on the most loaded phase), NaN where the node has no such limit.
     `sessions`: per gun, energy wanted in the horizon, planned and short (kWh). `objective` is the
-    plan's objective after the minimum-current repair, `lp_objective` the LP optimum before it.
+    plan's objective after the minimum-current repair, `lp_objective` the LP optimum before it,
+    `idle_objective` that of charging nobody.
     """
 
     power_kw: pd.DataFrame
@@ -57,6 +58,7 @@ class Allocation:
     solver_outcome: SolverOutcome | None
     objective: float
     lp_objective: float
+    idle_objective: float
     build_time_s: float
     solve_time_s: float
     headroom_kw: pd.DataFrame
@@ -67,10 +69,15 @@ class Allocation:
 
     @property
     def repair_cost(self) -> float:
-        """What the minimum-current repair cost, relative to the LP optimum (0 = nothing)."""
+        """The share of the LP's gain over charging nobody that the minimum-current repair gave up.
+
+        Measured against that gain rather than the objective itself, which is near 0 when every
+        car gets all it wants (only tie-breaks remain) and would make any change look huge.
+        """
         if self.status is SolveStatus.FALLBACK:
             return float("nan")
-        return (self.objective - self.lp_objective) / max(abs(self.lp_objective), 1e-9)
+        gain = self.idle_objective - self.lp_objective
+        return (self.objective - self.lp_objective) / gain if gain > 1e-9 else 0.0
 
     def to_frame(self) -> pd.DataFrame:
         """The plan as a long table: step, gun, power_kw."""

@@ -13,9 +13,9 @@ class GridchargeError(Exception):
     """Base of every error gridcharge raises on purpose."""
 
 
-class SiteDefinitionError(GridchargeError, ValueError):
+class SiteDefinitionError(GridchargeError):
     """The site's limit tree is inconsistent (duplicate ids, a gun in two places, ...)."""
 
 
-class SnapshotError(GridchargeError, ValueError):
+class SnapshotError(GridchargeError):
     """A snapshot refers to a gun or node its site does not have."""

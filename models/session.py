@@ -33,7 +33,7 @@ class Session(BaseModel):
 
     @model_validator(mode="after")
     def _departure_after_arrival(self) -> Session:
-        if self.departure <= self.arrival:
+        if self.departure.timestamp() <= self.arrival.timestamp():
             raise ValueError(
                 f"session on {self.gun_id}: departure {self.departure} is not after arrival {self.arrival}"
             )

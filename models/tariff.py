@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Self
 from zoneinfo import ZoneInfo
 
@@ -24,7 +24,7 @@ class _Step(BaseModel):
 
     @model_validator(mode="after")
     def _end_after_start(self) -> Self:
-        if self.end <= self.start:
+        if self.end.timestamp() <= self.start.timestamp():
             raise ValueError(f"step starting {self.start} ends at {self.end}, not after it")
         return self
 
@@ -48,7 +48,7 @@ class LimitStep(_Step):
 
 def _check_ordered(steps: Sequence[_Step]) -> None:
     for before, after in itertools.pairwise(steps):
-        if after.start < before.end:
+        if after.start.timestamp() < before.end.timestamp():
             raise ValueError(f"steps overlap or are out of order at {after.start}")
 
 
@@ -57,7 +57,7 @@ def _step_bounds(index: pd.DatetimeIndex, end: datetime | None) -> list[tuple[da
         raise ValueError("a series index must be time-zone aware")
     if not index.is_monotonic_increasing or index.has_duplicates:
         raise ValueError("a series index must be strictly increasing")
-    starts = [stamp.to_pydatetime() for stamp in index]
+    starts = [stamp.to_pydatetime().astimezone(UTC) for stamp in index]
     if end is None:
         if len(starts) < 2:
             raise ValueError("a one-step series needs an explicit end")
@@ -151,7 +151,7 @@ class TimeOfUseTariff(BaseModel):
         zone = ZoneInfo(timezone)
         hour = timedelta(hours=1)
         steps = []
-        cursor = start
+        cursor = start.astimezone(UTC)
         while cursor < end:
             stop = min(cursor + hour, end)
             steps.append(PriceStep(start=cursor, end=stop, price_per_kwh=self.price_at(cursor.astimezone(zone))))

@@ -7,5 +7,6 @@ Nothing here reads a clock, a setting, a store or a socket.
 from optimizer.allocate import Allocator, allocate
 from optimizer.options import OptimizerOptions, Weights
 from optimizer.planner import plan
+from optimizer.simulate import SimulationResult, simulate
 
-__all__ = ["Allocator", "OptimizerOptions", "Weights", "allocate", "plan"]
+__all__ = ["Allocator", "OptimizerOptions", "SimulationResult", "Weights", "allocate", "plan", "simulate"]

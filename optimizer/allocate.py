@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
+
 from models import Allocation, SiteSnapshot, SolveStatus
 from models.allocation import SolverOutcome
 from optimizer.fallback import greedy_allocation
@@ -59,8 +61,17 @@ class Allocator:
             objective = evaluate(data, power, lp.layout, options.weights)
             outcome = final.outcome
             status = SolveStatus.OPTIMAL if outcome is SolverOutcome.OPTIMAL else SolveStatus.FEASIBLE
+        idle_objective = evaluate(data, np.zeros(lp.layout.power_count), lp.layout, options.weights)
         return build_allocation(
-            data, power, status, outcome, objective, lp_objective, built - began, time.perf_counter() - built
+            data,
+            power,
+            status,
+            outcome,
+            objective,
+            lp_objective,
+            idle_objective,
+            built - began,
+            time.perf_counter() - built,
         )
 
     def _solver_for(self, lp: LinearProgram) -> HighsSolver:

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from models import Gun, Session, SiteSnapshot
-from models.site import PHASES
+from models.site import PHASES, Phase
 from models.units import current_to_power_kw
 from optimizer.options import OptimizerOptions
 from optimizer.signals import fit_limits, fit_prices, step_bounds_s
@@ -123,50 +123,43 @@ def build_problem(snapshot: SiteSnapshot, options: OptimizerOptions) -> ProblemD
     node_limit_kw = np.clip(node_static_kw - fixed_node_kw, 0.0, None)
     node_limit_a = np.clip(node_static_a - fixed_node_a, 0.0, None)
 
-    col_gun_parts, col_step_parts, col_upper_parts, col_hours_parts = [], [], [], []
-    gun_cols = [0]
-    target, priority, departure, min_kw = [], [], [], []
-    coefs = np.zeros((len(active), 3))
+    gun_of = [guns[session.gun_id] for session in active]
+    arrivals_s = np.array([session.arrival.timestamp() for session in active]).reshape(-1, 1)
+    departures_s = np.array([session.departure.timestamp() for session in active])
+    overlaps_s = np.minimum(ends_s[None, :], departures_s[:, None]) - np.maximum(starts_s[None, :], arrivals_s)
+    col_gun, col_step = np.nonzero(overlaps_s > _EPS_S)  # row-major: by gun, then step
+    col_hours = overlaps_s[col_gun, col_step] / 3600.0
+    gun_cols = np.searchsorted(col_gun, np.arange(len(active) + 1))
+    min_kw = np.array([gun.min_kw(session.ev_phases) for gun, session in zip(gun_of, active, strict=True)])
+    session_max_kw = np.array([_session_max_kw(gun, session) for gun, session in zip(gun_of, active, strict=True)])
+    col_upper = session_max_kw[col_gun]
+    for g, session in enumerate(active):
+        series = snapshot.limit_series.get(session.gun_id)
+        if series is None:
+            continue
+        cols = np.arange(gun_cols[g], gun_cols[g + 1])
+        limit_kw, limit_a = fit_limits(series, None, None, starts_s[col_step[cols]], ends_s[col_step[cols]])
+        gun = gun_of[g]
+        kw_per_a = current_to_power_kw(1.0, gun.voltage_v, gun.phases_used(session.ev_phases))
+        col_upper[cols] = np.minimum(col_upper[cols], np.minimum(limit_kw, kw_per_a * limit_a))
+    first = np.flatnonzero(col_step == 0)
+    undrawn = np.array([_undrawn_cap_kw(gun_of[g], active[g], options) for g in col_gun[first]])
+    col_upper[first] = np.minimum(col_upper[first], undrawn) if len(first) else col_upper[first]
+    col_upper = np.clip(col_upper, 0.0, None)
+    # A step whose cap is below the gun's minimum can only be 0: say so before solving.
+    col_upper[col_upper < min_kw[col_gun] - 1e-9] = 0.0
+    wanted = np.array(
+        [snapshot.default_energy_kwh if s.energy_requested_kwh is None else s.energy_requested_kwh for s in active]
+    )
+    delivered = np.array([session.energy_delivered_kwh for session in active])
+    coefs = np.array(
+        [_phase_row(gun.phase_current_a_per_kw(session.ev_phases)) for gun, session in zip(gun_of, active, strict=True)]
+    ).reshape(-1, 3)
     gun_anc = np.full((len(active), depth), -1, dtype=np.int64)
     for g, session in enumerate(active):
-        gun = guns[session.gun_id]
-        arrival_s, departure_s = session.arrival.timestamp(), session.departure.timestamp()
-        overlap_s = np.minimum(ends_s, departure_s) - np.maximum(starts_s, arrival_s)
-        steps = np.flatnonzero(overlap_s > _EPS_S)
-        upper = np.full(len(steps), _session_max_kw(gun, session))
-        gun_limit_kw, gun_limit_a = fit_limits(
-            snapshot.limit_series.get(session.gun_id), None, None, starts_s[steps], ends_s[steps]
-        )
-        phases_used = gun.phases_used(session.ev_phases)
-        upper = np.minimum(upper, gun_limit_kw)
-        upper = np.minimum(upper, current_to_power_kw(1.0, gun.voltage_v, phases_used) * gun_limit_a)
-        if len(steps) and steps[0] == 0:
-            upper[0] = min(upper[0], _undrawn_cap_kw(gun, session, options))
-        col_gun_parts.append(np.full(len(steps), g))
-        col_step_parts.append(steps)
-        col_upper_parts.append(upper)
-        col_hours_parts.append(overlap_s[steps] / 3600.0)
-        gun_cols.append(gun_cols[-1] + len(steps))
-        requested = session.energy_requested_kwh
-        wanted = snapshot.default_energy_kwh if requested is None else requested
-        target.append(max(0.0, wanted - session.energy_delivered_kwh))
-        priority.append(session.priority)
-        departure.append(departure_s)
-        min_kw.append(gun.min_kw(session.ev_phases))
-        coef = gun.phase_current_a_per_kw(session.ev_phases)
-        coefs[g] = [coef[phase] for phase in PHASES]
         path = [node_index[node_id] for node_id in ancestors[session.gun_id]]
         gun_anc[g, : len(path)] = path
-
-    def joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
-        return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
-
     fixed_kw = np.vstack(fixed_rows) if fixed_rows else np.zeros((0, count))
-    col_gun = joined(col_gun_parts, np.int64)
-    min_kw_array = np.array(min_kw, dtype=float)
-    col_upper = np.clip(joined(col_upper_parts, float), 0.0, None)
-    # A step whose cap is below the gun's minimum can only be 0: say so before solving.
-    col_upper[col_upper < min_kw_array[col_gun] - 1e-9] = 0.0
     return ProblemData(
         step_starts=pd.DatetimeIndex(pd.to_datetime(starts_s, unit="s", utc=True)),
         step_hours=step_hours,
@@ -174,17 +167,17 @@ def build_problem(snapshot: SiteSnapshot, options: OptimizerOptions) -> ProblemD
         price_norm=price_norm,
         sessions=active,
         gun_ids=[session.gun_id for session in active],
-        guns=[guns[session.gun_id] for session in active],
-        target_kwh=np.array(target, dtype=float),
-        priority=np.array(priority, dtype=float),
-        departure_s=np.array(departure, dtype=float),
-        min_kw=min_kw_array,
+        guns=gun_of,
+        target_kwh=np.clip(wanted - delivered, 0.0, None) if len(active) else np.zeros(0),
+        priority=np.array([session.priority for session in active], dtype=float),
+        departure_s=departures_s.astype(float),
+        min_kw=min_kw.astype(float),
         phase_a_per_kw=coefs,
-        col_gun=col_gun,
-        col_step=joined(col_step_parts, np.int64),
-        col_upper_kw=col_upper,
-        col_hours=joined(col_hours_parts, float),
-        gun_cols=np.array(gun_cols, dtype=np.int64),
+        col_gun=col_gun.astype(np.int64),
+        col_step=col_step.astype(np.int64),
+        col_upper_kw=col_upper.astype(float),
+        col_hours=col_hours.astype(float),
+        gun_cols=gun_cols.astype(np.int64),
         node_ids=[node.id for node in nodes],
         node_limit_kw=node_limit_kw,
         node_limit_a=node_limit_a,
@@ -197,6 +190,10 @@ def build_problem(snapshot: SiteSnapshot, options: OptimizerOptions) -> ProblemD
         fixed_kw=fixed_kw,
         warnings=warnings,
     )
+
+
+def _phase_row(per_phase: dict[Phase, float]) -> list[float]:
+    return [per_phase[phase] for phase in PHASES]
 
 
 def _session_max_kw(gun: Gun, session: Session) -> float:
@@ -231,6 +228,6 @@ def _fixed_load_warnings(
         if excess_kw > 1e-9 or excess_a > 1e-9:
             warnings.append(
                 f"uncontrolled guns alone exceed node {node.id} by up to {excess_kw:.2f} kW / {excess_a:.2f} A;"
-                " every controllable gun under it is held at 0"
+                " controllable guns under it are held at 0 on what is exceeded (kW, or the phases over their limit)"
             )
     return warnings

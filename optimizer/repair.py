@@ -1,12 +1,13 @@
 """Minimum-current repair: no gun's limit between 0 and its minimum, without wasting capacity.
 
 The LP may give a gun less than its minimum in some step (typically the last step of its energy,
-or its share of a node at its limit). Rounding with re-solve: such a value is raised to the
-minimum where that fits in the spare capacity of every node above it at that step and the car
-still wants that much energy; the LP then moves the gun's energy out of its other steps. Where it
-does not fit, the value is held at 0 and the LP gives the power freed to other guns. The same HiGHS
-model is re-solved warm in place; a few rounds settle it. Whatever is still fractional after them
-is set to 0, which can only lower load.
+or its share of a node at its limit). Each round, energy is first moved between steps of the
+same gun (`repair_local`): no re-solve, no energy lost. What that cannot fix goes to rounding
+with re-solve: such a value is raised to the minimum where that fits in the spare capacity of every
+node above it at that step and the car still wants that much energy; the LP then moves the gun's
+energy out of its other steps. Where it does not fit, the value is held at 0 and the LP gives the
+power freed to other guns. The same HiGHS model is re-solved warm in place; a few rounds settle
+it. Whatever is still fractional after them is set to 0, which can only lower load.
 """
 
 from __future__ import annotations
@@ -15,15 +16,11 @@ import numpy as np
 
 from optimizer.lp import LinearProgram
 from optimizer.problem import ProblemData
+from optimizer.repair_local import fractional_columns, shift_within_guns
 from optimizer.result import node_loads, power_matrix
 from optimizer.solve import HighsSolver, SolverResult
 
 _TOL = 1e-6
-
-
-def fractional_columns(data: ProblemData, power_kw: np.ndarray) -> np.ndarray:
-    min_kw = data.min_kw[data.col_gun]
-    return np.flatnonzero((power_kw > _TOL) & (power_kw < min_kw - _TOL))
 
 
 def repair_minimum(
@@ -36,14 +33,16 @@ def repair_minimum(
     raised = np.zeros(power_count, dtype=bool)
     for _ in range(rounds):
         power = solution[:power_count]
-        fractional = fractional_columns(data, power)
-        if len(fractional) == 0:
-            break
-        up, tails = _raisable(data, power, fractional, raised)
-        down = np.setdiff1d(fractional, up)
+        shifted = shift_within_guns(data, power)
+        leftover = fractional_columns(data, shifted)
+        if len(leftover) == 0:
+            return shifted, result
+        up, tails = _raisable(data, power, leftover, raised)
+        down = np.setdiff1d(leftover, up)
         _allow_tail_overshoot(data, solver, tails)
         solver.change_bounds(down, np.zeros(len(down)), np.zeros(len(down)))
         solver.change_bounds(up, data.min_kw[data.col_gun[up]], lp.col_upper[up])
+        solver.change_bounds(tails, data.min_kw[data.col_gun[tails]], data.min_kw[data.col_gun[tails]])
         raised[down] = False
         raised[up] = True
         attempt = solver.solve()
@@ -55,17 +54,21 @@ def repair_minimum(
         if attempt.solution is None:
             break
         result, solution = attempt, attempt.solution
-    power = solution[:power_count].copy()
+    power = shift_within_guns(data, solution[:power_count])
     power[fractional_columns(data, power)] = 0.0
     return power, result
 
 
 def _allow_tail_overshoot(data: ProblemData, solver: HighsSolver, tails: np.ndarray) -> None:
-    """Let a gun's energy row exceed its target by one step at its minimum (the car stops when full)."""
-    guns = np.unique(data.col_gun[tails])
+    """Let a gun's energy row reach the energy of its tail step at its minimum, and no further.
+
+    The tail alone covers more than the gun wants (the car stops when full): the gun's other
+    steps go to 0, so no energy nobody wants is planned elsewhere.
+    """
+    guns = data.col_gun[tails]  # at most one tail per gun (see _raisable)
     if len(guns):
-        slack = data.min_kw[guns] * np.max(data.col_hours, initial=0.0)
-        solver.change_row_bounds(guns, data.target_kwh[guns], data.target_kwh[guns] + slack)
+        tail_kwh = data.min_kw[guns] * data.col_hours[tails]
+        solver.change_row_bounds(guns, data.target_kwh[guns], np.maximum(tail_kwh, data.target_kwh[guns]))
 
 
 def _raisable(
@@ -81,7 +84,9 @@ def _raisable(
     it is raised anyway and returned among the tails: the limit is a cap and the car stops when
     full. `raised` are columns held at their minimum by earlier rounds.
     """
-    load_kw, load_a = node_loads(data, power_matrix(data, power))
+    settled = power.copy()
+    settled[cols] = 0.0  # every fractional column is raised or held at 0 this round
+    load_kw, load_a = node_loads(data, power_matrix(data, settled))
     spare_kw = data.node_static_kw - load_kw
     spare_a = data.node_static_a - load_a
     held = np.flatnonzero(raised)
@@ -89,9 +94,10 @@ def _raisable(
     minima_kw, minima_a = node_loads(data, power_matrix(data, held_kw))
     room_kw = data.node_static_kw - minima_kw
     room_a = data.node_static_a - minima_a
+    # float: np.bincount of an empty array is int64 even with weights, and would truncate `+=` below
     forced_kwh = np.bincount(
         data.col_gun[held], weights=data.min_kw[data.col_gun[held]] * data.col_hours[held], minlength=len(data.sessions)
-    )
+    ).astype(float)
     chosen, tails = [], []
     for col in cols[np.argsort(-power[cols])]:
         gun, step = data.col_gun[col], data.col_step[col]
@@ -102,7 +108,7 @@ def _raisable(
             continue
         nodes = data.gun_ancestors[gun][data.gun_ancestors[gun] >= 0]
         a_per_kw = data.phase_a_per_kw[gun]
-        raise_kw = minimum - power[col]
+        raise_kw = minimum
         fits_spare = np.all(spare_kw[nodes, step] >= raise_kw) and np.all(
             spare_a[nodes, :, step] >= raise_kw * a_per_kw[None, :]
         )

@@ -21,14 +21,21 @@ def power_matrix(data: ProblemData, power_kw: np.ndarray) -> np.ndarray:
 
 def node_loads(data: ProblemData, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Load per node and step in kW, and per node, phase and step in A, fixed load included."""
+    node_count, steps = data.node_static_kw.shape
     load_kw = data.node_fixed_kw.copy()
     load_a = data.node_fixed_a.copy()
     for level in range(data.gun_ancestors.shape[1]):
         nodes = data.gun_ancestors[:, level]
         valid = nodes >= 0
-        np.add.at(load_kw, nodes[valid], matrix[:, valid].T)
+        # Flat index node * steps + step for every (step, gun) cell of the matrix.
+        cells = (nodes[valid][None, :] * steps + np.arange(steps)[:, None]).ravel()
+        power = matrix[:, valid]
+        load_kw += np.bincount(cells, weights=power.ravel(), minlength=node_count * steps).reshape(node_count, steps)
         for phase in range(3):
-            np.add.at(load_a[:, phase, :], nodes[valid], (matrix[:, valid] * data.phase_a_per_kw[valid, phase]).T)
+            current = (power * data.phase_a_per_kw[valid, phase][None, :]).ravel()
+            load_a[:, phase, :] += np.bincount(cells, weights=current, minlength=node_count * steps).reshape(
+                node_count, steps
+            )
     return load_kw, load_a
 
 
@@ -39,6 +46,7 @@ def build_allocation(
     outcome: SolverOutcome | None,
     objective: float,
     lp_objective: float,
+    idle_objective: float,
     build_time_s: float,
     solve_time_s: float,
 ) -> Allocation:
@@ -69,6 +77,7 @@ def build_allocation(
         solver_outcome=outcome,
         objective=objective,
         lp_objective=lp_objective,
+        idle_objective=idle_objective,
         build_time_s=build_time_s,
         solve_time_s=solve_time_s,
         headroom_kw=_frame(headroom_kw, data),

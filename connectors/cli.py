@@ -1,0 +1,84 @@
+"""`gridcharge` command line: the planner's `plan` for now; the service's commands join later."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from models import Allocation, Site
+from optimizer import plan as plan_allocation
+
+app = typer.Typer(help="Smart charging and grid load optimization for EV charging sites.", no_args_is_help=True)
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+@app.callback()
+def main() -> None:
+    """gridcharge: per-gun power limits that keep a site within its grid limits."""
+
+
+@app.command()
+def plan(
+    example: Annotated[bool, typer.Option("--example", help="Plan the bundled example depot.")] = False,
+    site: Annotated[Path | None, typer.Option(help="Site YAML/JSON file.")] = None,
+    sessions: Annotated[Path | None, typer.Option(help="Sessions CSV: gun,arrival,departure,energy_kwh[,...].")] = None,
+    tariff: Annotated[Path | None, typer.Option(help="Prices CSV: start,price_per_kwh.")] = None,
+    start: Annotated[str | None, typer.Option(help="Plan start (ISO 8601); default: first arrival.")] = None,
+    horizon: Annotated[str, typer.Option(help="Plan length, e.g. 12h.")] = "12h",
+    step: Annotated[str, typer.Option(help="Step length, e.g. 15min.")] = "15min",
+    out: Annotated[Path, typer.Option(help="Where to write the plan as CSV.")] = Path("plan.csv"),
+) -> None:
+    """Print a charging plan as a table and write it as CSV."""
+    if example:
+        site, sessions, tariff = EXAMPLES / "site.yaml", EXAMPLES / "sessions.csv", EXAMPLES / "prices.csv"
+    if site is None or sessions is None:
+        raise typer.BadParameter("give --example, or --site and --sessions")
+    the_site = Site.from_yaml(site)
+    frame = pd.read_csv(sessions, parse_dates=["arrival", "departure"])
+    prices = None
+    if tariff is not None:
+        price_frame = pd.read_csv(tariff)
+        prices = pd.Series(
+            price_frame["price_per_kwh"].to_numpy(),
+            index=pd.DatetimeIndex(pd.to_datetime(price_frame["start"], utc=True)),
+        )
+    begin = pd.Timestamp(start) if start else pd.to_datetime(frame["arrival"], utc=True).min().floor(step)
+    allocation = plan_allocation(the_site, frame, begin, horizon, step, tariff=prices)
+    allocation.power_kw.round(3).to_csv(out)
+    _print(allocation, the_site, out)
+
+
+def _print(allocation: Allocation, site: Site, out: Path) -> None:
+    console = Console()
+    zone = site.zone
+    start = allocation.power_kw.index[0].tz_convert(zone)
+    console.print(f"[bold]Plan for site {site.id}[/] from {start:%Y-%m-%d %H:%M %Z}, status {allocation.status}")
+    table = Table("gun", "limit now", "wanted kWh", "planned kWh", "short kWh", "rank")
+    for gun, row in allocation.sessions.iterrows():
+        limit = allocation.limits_now[str(gun)]
+        amps = f" ({limit.limit_a:.1f} A x {limit.phases})" if limit.limit_a is not None else ""
+        table.add_row(
+            str(gun),
+            f"{limit.limit_kw:.2f} kW{amps}",
+            f"{row['wanted_kwh']:.1f}",
+            f"{row['planned_kwh']:.1f}",
+            f"{row['shortfall_kwh']:.1f}",
+            str(allocation.priority_rank[str(gun)]),
+        )
+    console.print(table)
+    for gun, why in allocation.explanations.items():
+        console.print(f"  {gun}: {why}")
+    hourly = allocation.power_kw.resample("1h").mean()
+    steps = Table("hour", *hourly.columns, "site kW")
+    for stamp, values in hourly.iterrows():
+        local = pd.Timestamp(str(stamp)).tz_convert(zone)
+        steps.add_row(f"{local:%H:%M}", *(f"{value:.1f}" for value in values), f"{values.sum():.1f}")
+    console.print(steps)
+    for warning in allocation.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+    console.print(f"plan written to {out} (kW per gun per step)")

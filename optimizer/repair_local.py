@@ -1,0 +1,109 @@
+"""The cheap first pass of the minimum-current repair: move energy between steps of one gun.
+
+Most values below a gun's minimum are the last bit of its energy. Such a value can usually be
+raised to the minimum by taking the same energy from another of the gun's steps that stays at or
+above its minimum (a donor), or set to 0 by giving its energy to a step that already charges at or
+above the minimum and has room (a recipient). Either way the gun's energy, and so every shortfall,
+is unchanged and no node loses capacity; only a step's price or earliness differs. A raise or a
+recipient must fit in the spare capacity of every node above it, kW and per phase. A gun whose
+only charging step is below its minimum is raised if that fits (the car stops when full). What
+this pass cannot fix is left to the LP re-solve rounds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from optimizer.problem import ProblemData
+from optimizer.result import node_loads, power_matrix
+
+_TOL = 1e-6
+_FIT_TOL = 1e-9
+
+
+def fractional_columns(data: ProblemData, power_kw: np.ndarray) -> np.ndarray:
+    min_kw = data.min_kw[data.col_gun]
+    return np.flatnonzero((power_kw > _TOL) & (power_kw < min_kw - _TOL))
+
+
+def shift_within_guns(data: ProblemData, power_kw: np.ndarray) -> np.ndarray:
+    """Power per column with as many sub-minimum values fixed as local moves allow."""
+    power = power_kw.copy()
+    fractional = fractional_columns(data, power)
+    if len(fractional) == 0:
+        return power
+    load_kw, load_a = node_loads(data, power_matrix(data, power))
+    spare = _Spare(data, data.node_static_kw - load_kw, data.node_static_a - load_a)
+    for col in fractional[np.argsort(-power[fractional])]:
+        gun = data.col_gun[col]
+        cols = np.arange(data.gun_cols[gun], data.gun_cols[gun + 1])
+        others = cols[cols != col]
+        if not _raise_with_donor(data, power, spare, col, others):
+            _lower_to_recipient(data, power, spare, col, others)
+    return power
+
+
+class _Spare:
+    """Spare capacity per node and step, kW and per phase A, updated as power moves."""
+
+    def __init__(self, data: ProblemData, spare_kw: np.ndarray, spare_a: np.ndarray) -> None:
+        self.data, self.kw, self.a = data, spare_kw, spare_a
+
+    def fits(self, gun: int, steps: np.ndarray, add_kw: np.ndarray) -> np.ndarray:
+        """Per step, whether adding `add_kw` there keeps every node above the gun within limits."""
+        nodes = self.data.gun_ancestors[gun][self.data.gun_ancestors[gun] >= 0]
+        coef = self.data.phase_a_per_kw[gun]
+        kw_ok = np.all(self.kw[np.ix_(nodes, steps)] >= add_kw[None, :] - _FIT_TOL, axis=0)
+        a_room = self.a[nodes][:, :, steps]
+        a_ok = np.all(a_room >= (coef[:, None] * add_kw[None, :])[None, :, :] - _FIT_TOL, axis=(0, 1))
+        return kw_ok & a_ok
+
+    def add(self, gun: int, step: int, kw: float) -> None:
+        nodes = self.data.gun_ancestors[gun][self.data.gun_ancestors[gun] >= 0]
+        self.kw[nodes, step] -= kw
+        self.a[nodes, :, step] -= kw * self.data.phase_a_per_kw[gun][None, :]
+
+
+def _cheapest_first(data: ProblemData, cols: np.ndarray) -> np.ndarray:
+    return cols[np.lexsort((data.col_step[cols], data.price_norm[data.col_step[cols]]))]
+
+
+def _raise_with_donor(data: ProblemData, power: np.ndarray, spare: _Spare, col: int, others: np.ndarray) -> bool:
+    gun, step = data.col_gun[col], data.col_step[col]
+    minimum = data.min_kw[gun]
+    raise_kw = minimum - power[col]
+    if not spare.fits(gun, np.array([step]), np.array([raise_kw]))[0]:
+        return False
+    energy = raise_kw * data.col_hours[col]
+    give_kw = energy / data.col_hours[others]
+    donors = others[power[others] - give_kw >= minimum - _TOL]
+    if len(donors) == 0 and np.any(power[others] > _TOL):
+        return False
+    power[col] = minimum
+    spare.add(gun, step, raise_kw)
+    if len(donors):  # otherwise the gun's only charging step: the car stops when full
+        donor = _cheapest_first(data, donors)[-1]
+        given = energy / data.col_hours[donor]
+        power[donor] -= given
+        spare.add(gun, data.col_step[donor], -given)
+    return True
+
+
+def _lower_to_recipient(data: ProblemData, power: np.ndarray, spare: _Spare, col: int, others: np.ndarray) -> bool:
+    gun, step = data.col_gun[col], data.col_step[col]
+    energy = power[col] * data.col_hours[col]
+    candidates = others[power[others] >= data.min_kw[gun] - _TOL]
+    if len(candidates) == 0:
+        return False
+    add_kw = energy / data.col_hours[candidates]
+    room = power[candidates] + add_kw <= data.col_upper_kw[candidates] + _FIT_TOL
+    room &= spare.fits(gun, data.col_step[candidates], add_kw)
+    if not room.any():
+        return False
+    recipient = _cheapest_first(data, candidates[room])[0]
+    added = energy / data.col_hours[recipient]
+    spare.add(gun, step, -power[col])
+    power[col] = 0.0
+    power[recipient] += added
+    spare.add(gun, data.col_step[recipient], added)
+    return True
