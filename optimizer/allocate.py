@@ -9,8 +9,7 @@ import numpy as np
 from models import Allocation, SiteSnapshot, SolveStatus
 from models.allocation import SolverOutcome
 from optimizer.fallback import greedy_allocation
-from optimizer.lp import LinearProgram, assemble
-from optimizer.objective import evaluate
+from optimizer.lp import LinearProgram, assemble, objective_of
 from optimizer.options import OptimizerOptions
 from optimizer.problem import build_problem
 from optimizer.repair import repair_minimum
@@ -52,16 +51,16 @@ class Allocator:
         if result.solution is None:
             power = greedy_allocation(data)
             data.warnings.append(f"LP gave no solution ({result.outcome}); greedy fallback used")
-            objective = evaluate(data, power, lp.layout, options.weights)
+            objective = objective_of(lp, data, power)
             status, outcome, lp_objective = SolveStatus.FALLBACK, result.outcome, float("nan")
         else:
-            lp_objective = evaluate(data, result.solution[: lp.layout.power_count], lp.layout, options.weights)
+            lp_objective = objective_of(lp, data, result.solution[: lp.layout.power_count])
             solver.set_time_limit(options.time_limit_s - (time.perf_counter() - built))
             power, final = repair_minimum(data, lp, solver, result, options.repair_rounds)
-            objective = evaluate(data, power, lp.layout, options.weights)
+            objective = objective_of(lp, data, power)
             outcome = final.outcome
             status = SolveStatus.OPTIMAL if outcome is SolverOutcome.OPTIMAL else SolveStatus.FEASIBLE
-        idle_objective = evaluate(data, np.zeros(lp.layout.power_count), lp.layout, options.weights)
+        idle_objective = objective_of(lp, data, np.zeros(lp.layout.power_count))
         return build_allocation(
             data,
             power,
@@ -78,5 +77,5 @@ class Allocator:
         if self._solver is not None and self._solver.holds_structure_of(lp):
             self._solver.load_data(lp, self.options.time_limit_s)
         else:
-            self._solver = HighsSolver(lp, self.options.method, self.options.time_limit_s)
+            self._solver = HighsSolver(lp, self.options.method, self.options.time_limit_s, self.options.presolve)
         return self._solver

@@ -26,25 +26,24 @@ def greedy_allocation(data: ProblemData) -> np.ndarray:
         return power
     rank = np.empty(len(data.sessions), dtype=np.int64)
     rank[np.lexsort((data.departure_s, -data.priority))] = np.arange(len(data.sessions))
-    # Within each gun, its columns from cheapest to dearest (earliest first among equals).
-    by_price = np.lexsort((data.col_step, data.price_norm[data.col_step], data.col_gun))
-    gun_of_sorted = data.col_gun[by_price]
+    # Within each gun, its columns from cheapest to dearest step (earliest first among equals).
+    step_rank = np.empty(data.step_count, dtype=np.int64)
+    step_rank[np.lexsort((np.arange(data.step_count), data.price_norm))] = np.arange(data.step_count)
+    by_price = np.argsort(data.col_gun * data.step_count + step_rank[data.col_step], kind="stable")
+    hours_sorted = data.col_hours[by_price]
+    gun_groups = _Groups(data.col_gun[by_price])
     levels = _level_groups(data, rank[data.col_gun])
     min_kw = data.min_kw[data.col_gun]
     remaining_kwh = data.target_kwh.copy()
     for _ in range(_PASSES):
-        room_kwh = (data.col_upper_kw - power)[by_price] * data.col_hours[by_price]
-        before = _exclusive_group_cumsum(room_kwh, gun_of_sorted)
-        wanted_kwh = np.clip(remaining_kwh[gun_of_sorted] - before, 0.0, room_kwh)
+        room_kwh = (data.col_upper_kw - power)[by_price] * hours_sorted
+        wanted_kwh = np.clip(remaining_kwh[data.col_gun[by_price]] - gun_groups.before(room_kwh), 0.0, room_kwh)
         request_kw = np.zeros(col_count)
-        request_kw[by_price] = np.divide(
-            wanted_kwh, data.col_hours[by_price], out=np.zeros(col_count), where=data.col_hours[by_price] > 0
-        )
+        request_kw[by_price] = np.divide(wanted_kwh, hours_sorted, out=np.zeros(col_count), where=hours_sorted > 0)
         grant_kw = request_kw.copy()
         for level in levels:
             grant_kw = np.minimum(grant_kw, level.cap_kw(request_kw))
-        total = power + grant_kw
-        grant_kw[(total < min_kw - _TOL) & (grant_kw > 0)] = 0.0
+        grant_kw[(power + grant_kw < min_kw - _TOL) & (grant_kw > 0)] = 0.0
         if not grant_kw.any():
             break
         power += grant_kw
@@ -54,51 +53,57 @@ def greedy_allocation(data: ProblemData) -> np.ndarray:
     return power
 
 
+class _Groups:
+    """Contiguous groups of a sorted array: sums of the values before each one in its group."""
+
+    def __init__(self, keys: np.ndarray) -> None:
+        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.zeros(0, dtype=np.int64)
+        self._start_of = np.repeat(starts, np.diff(np.r_[starts, len(keys)]))
+
+    def before(self, values: np.ndarray) -> np.ndarray:
+        running = np.cumsum(values)
+        offset = np.where(self._start_of > 0, running[self._start_of - 1], 0.0)
+        return running - values - offset
+
+
 class _LevelGroup:
     """Columns grouped by their ancestor at one tree level and step, in service order."""
 
     def __init__(self, data: ProblemData, nodes: np.ndarray, service_rank: np.ndarray) -> None:
-        self.cols = np.flatnonzero(nodes >= 0)
-        node, step = nodes[self.cols], data.col_step[self.cols]
-        order = np.lexsort((service_rank[self.cols], step, node))
-        self.cols, self.node, self.step = self.cols[order], node[order], step[order]
-        self.group = self.node * data.step_count + self.step
-        self.left_kw = data.node_limit_kw.copy()
-        self.left_a = data.node_limit_a.copy()
+        cols = np.flatnonzero(nodes >= 0)
+        cell = nodes[cols] * data.step_count + data.col_step[cols]  # (node, step) flattened
+        order = np.argsort(cell * len(service_rank) + service_rank[cols], kind="stable")
+        self.cols, self.cell = cols[order], cell[order]
+        self.groups = _Groups(self.cell)
+        self.cell_count = data.node_static_kw.size
+        self.left_kw = data.node_limit_kw.ravel().copy()
         self.a_per_kw = data.phase_a_per_kw[data.col_gun[self.cols]]
+        # Only phases with a finite limit somewhere at this level need checking.
+        self.left_a = {
+            phase: data.node_limit_a[:, phase, :].ravel().copy()
+            for phase in range(3)
+            if np.isfinite(data.node_limit_a[:, phase, :].ravel()[self.cell]).any()
+        }
 
     def cap_kw(self, request_kw: np.ndarray) -> np.ndarray:
         """Largest grant per column that keeps this level's nodes within their limits."""
         cap = np.full(len(request_kw), np.inf)
         requested = request_kw[self.cols]
-        before = _exclusive_group_cumsum(requested, self.group)
-        local = np.clip(self.left_kw[self.node, self.step] - before, 0.0, None)
-        for phase in range(3):
+        local = np.clip(self.left_kw[self.cell] - self.groups.before(requested), 0.0, None)
+        for phase, left in self.left_a.items():
             weight = self.a_per_kw[:, phase]
-            before_a = _exclusive_group_cumsum(requested * weight, self.group)
-            room_a = np.clip(self.left_a[self.node, phase, self.step] - before_a, 0.0, None)
+            room_a = np.clip(left[self.cell] - self.groups.before(requested * weight), 0.0, None)
             local = np.minimum(local, np.divide(room_a, weight, out=np.full(len(weight), np.inf), where=weight > 0))
         cap[self.cols] = local
         return cap
 
     def consume(self, grant_kw: np.ndarray) -> None:
         granted = grant_kw[self.cols]
-        np.subtract.at(self.left_kw, (self.node, self.step), granted)
-        for phase in range(3):
-            np.subtract.at(self.left_a[:, phase, :], (self.node, self.step), granted * self.a_per_kw[:, phase])
+        self.left_kw -= np.bincount(self.cell, weights=granted, minlength=self.cell_count)
+        for phase, left in self.left_a.items():
+            left -= np.bincount(self.cell, weights=granted * self.a_per_kw[:, phase], minlength=self.cell_count)
 
 
 def _level_groups(data: ProblemData, service_rank: np.ndarray) -> list[_LevelGroup]:
     column_nodes = data.gun_ancestors[data.col_gun]
     return [_LevelGroup(data, column_nodes[:, level], service_rank) for level in range(column_nodes.shape[1])]
-
-
-def _exclusive_group_cumsum(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """Sum of the values before each one within its group; groups must be contiguous."""
-    running = np.cumsum(values)
-    if len(values) == 0:
-        return running
-    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
-    group_start = np.repeat(starts, np.diff(np.r_[starts, len(values)]))
-    offset = np.where(group_start > 0, running[group_start - 1], 0.0)
-    return running - values - offset

@@ -68,5 +68,23 @@ def _names(families: list[Rows]) -> list[str]:
     return [name for rows in families for name in rows.names]
 
 
-def objective_of(lp: LinearProgram, solution: np.ndarray) -> float:
-    return float(lp.cost @ solution)
+def objective_of(lp: LinearProgram, data: ProblemData, power_kw: np.ndarray) -> float:
+    """The objective of any plan (LP, repaired or greedy), with its best shortfall and fairness split.
+
+    Equal to the LP's objective at an optimum: shortfall fills its cheapest segments first and
+    the fairness reward its richest segments first.
+    """
+    layout = lp.layout
+    shortfall = data.target_kwh - data.planned_kwh(power_kw)
+    width = data.target_kwh / layout.shortfall_segments
+    edges = np.arange(layout.shortfall_segments)[None, :] * width[:, None]
+    shortfall_fill = np.clip(shortfall[:, None] - edges, 0.0, width[:, None]).ravel()
+    first_power = power_kw[layout.fairness_power_cols]
+    fair_width = data.col_upper_kw[layout.fairness_power_cols] / layout.fairness_segments
+    fair_edges = np.arange(layout.fairness_segments)[None, :] * fair_width[:, None]
+    fair_fill = np.clip(first_power[:, None] - fair_edges, 0.0, fair_width[:, None]).ravel()
+    return float(
+        lp.cost[: layout.power_count] @ power_kw
+        + lp.cost[layout.shortfall_start : layout.fairness_start] @ shortfall_fill
+        + lp.cost[layout.fairness_start :] @ fair_fill
+    )

@@ -50,24 +50,3 @@ def column_costs(data: ProblemData, layout: Layout, weights: Weights) -> np.ndar
             fairness_bonus(data, layout, weights),
         ]
     )
-
-
-def evaluate(data: ProblemData, power_kw: np.ndarray, layout: Layout, weights: Weights) -> float:
-    """The objective of any plan (LP, repaired or greedy), with its best shortfall and fairness split.
-
-    Equal to the LP's objective at an optimum: shortfall fills its cheapest segments first and
-    the fairness reward its richest segments first.
-    """
-    shortfall = data.target_kwh - data.planned_kwh(power_kw)
-    width = data.target_kwh / layout.shortfall_segments
-    edges = np.arange(layout.shortfall_segments)[None, :] * width[:, None]
-    shortfall_fill = np.clip(shortfall[:, None] - edges, 0.0, width[:, None]).ravel()
-    first_power = power_kw[layout.fairness_power_cols]
-    fair_width = data.col_upper_kw[layout.fairness_power_cols] / layout.fairness_segments
-    fair_edges = np.arange(layout.fairness_segments)[None, :] * fair_width[:, None]
-    fair_fill = np.clip(first_power[:, None] - fair_edges, 0.0, fair_width[:, None]).ravel()
-    return float(
-        (tariff_cost(data, weights) + earliness_bonus(data, weights)) @ power_kw
-        + shortfall_penalty(data, layout, weights) @ shortfall_fill
-        + fairness_bonus(data, layout, weights) @ fair_fill
-    )

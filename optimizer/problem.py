@@ -9,6 +9,7 @@ arrays, so that each of them stays a few lines of arithmetic. Indices: `g` a con
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -61,6 +62,29 @@ class ProblemData:
         """Energy per gun from power per column, capped at what it wants: a car stops when full."""
         delivered = np.bincount(self.col_gun, weights=power_kw * self.col_hours, minlength=len(self.sessions))
         return np.minimum(delivered, self.target_kwh)
+
+    def node_loads(self, power_kw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Load per node and step in kW, and per node, phase and step in A, fixed load included."""
+        size = self.node_static_kw.size
+        load_kw = self.node_fixed_kw.copy()
+        load_a = self.node_fixed_a.copy()
+        for cols, cells in self._column_cells:
+            power = power_kw[cols]
+            load_kw += np.bincount(cells, weights=power, minlength=size).reshape(load_kw.shape)
+            for phase in range(3):
+                current = power * self.phase_a_per_kw[self.col_gun[cols], phase]
+                load_a[:, phase, :] += np.bincount(cells, weights=current, minlength=size).reshape(load_kw.shape)
+        return load_kw, load_a
+
+    @cached_property
+    def _column_cells(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per tree level, the columns under a node there and their flat (node, step) cell."""
+        levels = []
+        for level in range(self.gun_ancestors.shape[1]):
+            nodes = self.gun_ancestors[self.col_gun, level]
+            cols = np.flatnonzero(nodes >= 0)
+            levels.append((cols, nodes[cols] * self.step_count + self.col_step[cols]))
+        return levels
 
     def step0_cols(self) -> tuple[np.ndarray, np.ndarray]:
         """Guns that may draw in the first step, and their column there."""

@@ -17,7 +17,6 @@ import numpy as np
 from optimizer.lp import LinearProgram
 from optimizer.problem import ProblemData
 from optimizer.repair_local import fractional_columns, shift_within_guns
-from optimizer.result import node_loads, power_matrix
 from optimizer.solve import HighsSolver, SolverResult
 
 _TOL = 1e-6
@@ -86,12 +85,12 @@ def _raisable(
     """
     settled = power.copy()
     settled[cols] = 0.0  # every fractional column is raised or held at 0 this round
-    load_kw, load_a = node_loads(data, power_matrix(data, settled))
+    load_kw, load_a = data.node_loads(settled)
     spare_kw = data.node_static_kw - load_kw
     spare_a = data.node_static_a - load_a
     held = np.flatnonzero(raised)
     held_kw = np.where(raised, data.min_kw[data.col_gun], 0.0)
-    minima_kw, minima_a = node_loads(data, power_matrix(data, held_kw))
+    minima_kw, minima_a = data.node_loads(held_kw)
     room_kw = data.node_static_kw - minima_kw
     room_a = data.node_static_a - minima_a
     # float: np.bincount of an empty array is int64 even with weights, and would truncate `+=` below

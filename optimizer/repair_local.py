@@ -15,7 +15,6 @@ from __future__ import annotations
 import numpy as np
 
 from optimizer.problem import ProblemData
-from optimizer.result import node_loads, power_matrix
 
 _TOL = 1e-6
 _FIT_TOL = 1e-9
@@ -32,7 +31,7 @@ def shift_within_guns(data: ProblemData, power_kw: np.ndarray) -> np.ndarray:
     fractional = fractional_columns(data, power)
     if len(fractional) == 0:
         return power
-    load_kw, load_a = node_loads(data, power_matrix(data, power))
+    load_kw, load_a = data.node_loads(power)
     spare = _Spare(data, data.node_static_kw - load_kw, data.node_static_a - load_a)
     for col in fractional[np.argsort(-power[fractional])]:
         gun = data.col_gun[col]
@@ -48,10 +47,17 @@ class _Spare:
 
     def __init__(self, data: ProblemData, spare_kw: np.ndarray, spare_a: np.ndarray) -> None:
         self.data, self.kw, self.a = data, spare_kw, spare_a
+        self._nodes: dict[int, np.ndarray] = {}
+
+    def nodes(self, gun: int) -> np.ndarray:
+        if gun not in self._nodes:
+            path = self.data.gun_ancestors[gun]
+            self._nodes[gun] = path[path >= 0]
+        return self._nodes[gun]
 
     def fits(self, gun: int, steps: np.ndarray, add_kw: np.ndarray) -> np.ndarray:
         """Per step, whether adding `add_kw` there keeps every node above the gun within limits."""
-        nodes = self.data.gun_ancestors[gun][self.data.gun_ancestors[gun] >= 0]
+        nodes = self.nodes(gun)
         coef = self.data.phase_a_per_kw[gun]
         kw_ok = np.all(self.kw[np.ix_(nodes, steps)] >= add_kw[None, :] - _FIT_TOL, axis=0)
         a_room = self.a[nodes][:, :, steps]
@@ -59,7 +65,7 @@ class _Spare:
         return kw_ok & a_ok
 
     def add(self, gun: int, step: int, kw: float) -> None:
-        nodes = self.data.gun_ancestors[gun][self.data.gun_ancestors[gun] >= 0]
+        nodes = self.nodes(gun)
         self.kw[nodes, step] -= kw
         self.a[nodes, :, step] -= kw * self.data.phase_a_per_kw[gun][None, :]
 

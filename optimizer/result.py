@@ -19,26 +19,6 @@ def power_matrix(data: ProblemData, power_kw: np.ndarray) -> np.ndarray:
     return matrix
 
 
-def node_loads(data: ProblemData, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Load per node and step in kW, and per node, phase and step in A, fixed load included."""
-    node_count, steps = data.node_static_kw.shape
-    load_kw = data.node_fixed_kw.copy()
-    load_a = data.node_fixed_a.copy()
-    for level in range(data.gun_ancestors.shape[1]):
-        nodes = data.gun_ancestors[:, level]
-        valid = nodes >= 0
-        # Flat index node * steps + step for every (step, gun) cell of the matrix.
-        cells = (nodes[valid][None, :] * steps + np.arange(steps)[:, None]).ravel()
-        power = matrix[:, valid]
-        load_kw += np.bincount(cells, weights=power.ravel(), minlength=node_count * steps).reshape(node_count, steps)
-        for phase in range(3):
-            current = (power * data.phase_a_per_kw[valid, phase][None, :]).ravel()
-            load_a[:, phase, :] += np.bincount(cells, weights=current, minlength=node_count * steps).reshape(
-                node_count, steps
-            )
-    return load_kw, load_a
-
-
 def build_allocation(
     data: ProblemData,
     power_kw: np.ndarray,
@@ -55,7 +35,7 @@ def build_allocation(
         np.hstack([matrix, data.fixed_kw.T]), index=data.step_starts, columns=data.gun_ids + data.fixed_ids
     )
     frame.index.name = "step"
-    load_kw, load_a = node_loads(data, matrix)
+    load_kw, load_a = data.node_loads(power_kw)
     headroom_kw = (data.node_static_kw - load_kw).T
     headroom_a = (data.node_static_a - load_a).min(axis=1).T
     planned = data.planned_kwh(power_kw)

@@ -26,9 +26,12 @@ class SolverResult:
 class HighsSolver:
     """One HiGHS instance holding one LP; bounds can change and the LP be re-solved warm."""
 
-    def __init__(self, lp: LinearProgram, method: Literal["simplex", "ipm"], time_limit_s: float) -> None:
+    def __init__(
+        self, lp: LinearProgram, method: Literal["simplex", "ipm"], time_limit_s: float, presolve: bool = False
+    ) -> None:
         self._highs = highspy.Highs()
         self._highs.setOptionValue("output_flag", False)
+        self._highs.setOptionValue("presolve", "on" if presolve else "off")
         self._highs.setOptionValue("time_limit", float(time_limit_s))
         self._highs.setOptionValue("solver", "simplex" if method == "simplex" else "ipm")
         if method == "simplex":
