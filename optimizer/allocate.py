@@ -16,6 +16,8 @@ from optimizer.repair import repair_minimum
 from optimizer.result import build_allocation
 from optimizer.solve import HighsSolver, SolverResult
 
+_PRESOLVE_BELOW_STEPS = 4  # measured: presolve helps 1-step LPs, slows 24- and 96-step ones
+
 
 def allocate(snapshot: SiteSnapshot, options: OptimizerOptions | None = None) -> Allocation:
     """Per-gun power limits for the snapshot's horizon that respect every limit of the site."""
@@ -77,5 +79,8 @@ class Allocator:
         if self._solver is not None and self._solver.holds_structure_of(lp):
             self._solver.load_data(lp, self.options.time_limit_s)
         else:
-            self._solver = HighsSolver(lp, self.options.method, self.options.time_limit_s, self.options.presolve)
+            presolve = self.options.presolve
+            if presolve is None:
+                presolve = lp.layout.step_count < _PRESOLVE_BELOW_STEPS
+            self._solver = HighsSolver(lp, self.options.method, self.options.time_limit_s, presolve)
         return self._solver

@@ -19,6 +19,7 @@ class Layout:
     fairness_guns: np.ndarray  # guns drawing in the first step
     fairness_power_cols: np.ndarray  # their first-step power column
     col_count: int
+    step_count: int
 
     @classmethod
     def of(cls, data: ProblemData, shortfall_segments: int, fairness_segments: int) -> Layout:
@@ -35,4 +36,5 @@ class Layout:
             fairness_guns=guns,
             fairness_power_cols=cols,
             col_count=fairness_start + len(guns) * fairness_segments,
+            step_count=data.step_count,
         )
