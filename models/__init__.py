@@ -9,27 +9,45 @@ from models.errors import GridchargeError, SiteDefinitionError, SnapshotError
 from models.session import Session
 from models.site import Gun, GunKind, LimitNode, Phase, RateUnit, Site
 from models.snapshot import SiteSnapshot
+from models.station import (
+    ChargingLimitPeriod,
+    ChargingLimitSchedule,
+    GunStatus,
+    MeterSample,
+    ProfilePurpose,
+    Recurrency,
+    ScheduleKind,
+    StationCapabilities,
+)
 from models.tariff import LimitSeries, LimitStep, PriceSeries, PriceStep, TimeOfUseBand, TimeOfUseTariff
 
 __all__ = [
     "Allocation",
+    "ChargingLimitPeriod",
+    "ChargingLimitSchedule",
     "GridchargeError",
     "Gun",
     "GunKind",
     "GunLimit",
+    "GunStatus",
     "LimitNode",
     "LimitSeries",
     "LimitStep",
+    "MeterSample",
     "Phase",
     "PriceSeries",
     "PriceStep",
+    "ProfilePurpose",
     "RateUnit",
+    "Recurrency",
+    "ScheduleKind",
     "Session",
     "Site",
     "SiteDefinitionError",
     "SiteSnapshot",
     "SnapshotError",
     "SolveStatus",
+    "StationCapabilities",
     "TimeOfUseBand",
     "TimeOfUseTariff",
 ]
