@@ -16,7 +16,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from connectors.ocpp.translate import composite_from_v16, profile_for_gun, to_rate
+from connectors.ocpp.composite import composite_from_v16
+from connectors.ocpp.profiles import profile_for_gun, to_rate
 from connectors.simulator.profiles import ProfileStore
 from models import (
     ChargingLimitPeriod,
@@ -229,7 +230,7 @@ def test_clearing_by_id_or_by_criteria(station: ProfileStore) -> None:
 
 
 def test_a_compiled_profile_is_held_and_obeyed_and_its_composite_reads_back() -> None:
-    """translate -> station -> composite payload -> translate: the plan's limits come back, never more."""
+    """profiles -> station -> composite payload -> composite: the plan's limits come back, never more."""
     gun = Gun(station_id="AC01", max_power_kw=22)
     plan = [(T0 + index * 15 * MINUTE, limit) for index, limit in enumerate([11, 7, 9, 4.2, 11, 0])]
     store = ProfileStore(CAPABILITIES)

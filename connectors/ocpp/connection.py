@@ -1,0 +1,218 @@
+"""What the 1.6 and 2.0.1 handlers share: the station's identity, its sink and clock, its command queue.
+
+A `StationHandler` is a mobilityhouse `ChargePoint` (CSMS side) for one websocket. The version
+modules subclass it together with the library's `ocpp.v16.ChargePoint` / `ocpp.v201.ChargePoint`
+and add only their `@on` handlers, which translate with the pure functions into domain events and
+answer at once. Outbound calls go through `commands` (a `StationCommander` over `request`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+from collections.abc import Callable, Coroutine, Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from ocpp.charge_point import (  # type: ignore[import-untyped]
+    ChargePoint,
+    camel_to_snake_case,
+    remove_nones,
+    serialize_as_dict,
+    snake_to_camel_case,
+)
+from ocpp.exceptions import OCPPError, UnknownCallErrorCodeError  # type: ignore[import-untyped]
+from ocpp.messages import CallError, MessageType, unpack  # type: ignore[import-untyped]
+
+from connectors.ocpp.commands import DEFAULT_TIMEOUT_S, StationCallError, StationCommander
+from connectors.ocpp.events import CapabilitiesLearned, EventSink, GunStatusChanged, MeterSampleReceived
+from connectors.ocpp.meter_values import MeterReadings
+from connectors.ocpp.parsing import OcppVersion, parse_time, to_iso
+from models import GunStatus, StationCapabilities
+
+LOGGER = logging.getLogger(__name__)
+DEFAULT_HEARTBEAT_S = 300
+
+
+def wire(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A handler's keyword arguments back as the camelCase payload the pure functions read.
+
+    The library hands `@on` handlers snake_case keywords; the translations read the payload as
+    the spec spells it, which this restores (the library's own conversion, both ways lossless for
+    the messages handled here).
+    """
+    return dict(snake_to_camel_case(dict(fields)))
+
+
+Authorizer = Callable[[str], bool]
+"""Whether an id tag / id token may charge."""
+
+
+def accept_all(id_token: str) -> bool:
+    """The default: gridcharge steers power; who may charge is the CSMS's call (or nobody's)."""
+    return True
+
+
+class StationHandler(ChargePoint):
+    """The CSMS side of one station connection (see the module docstring)."""
+
+    ocpp_version: OcppVersion
+
+    def __init__(
+        self,
+        station_id: str,
+        connection: Any,
+        sink: EventSink,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        command_timeout_s: float = DEFAULT_TIMEOUT_S,
+        command_retries: int = 0,
+        heartbeat_interval_s: int = DEFAULT_HEARTBEAT_S,
+        transaction_ids: Iterator[int] | None = None,
+        evse_of_transaction: dict[str, int] | None = None,
+        authorize: Authorizer = accept_all,
+    ) -> None:
+        """`evse_of_transaction` maps each running transaction to its EVSE; pass the station's own
+        (kept across its connections) so that a transaction outlives a reconnection."""
+        super().__init__(station_id, connection, response_timeout=command_timeout_s)
+        self.station_id = station_id
+        self.sink = sink
+        self.clock = clock
+        self.heartbeat_interval_s = heartbeat_interval_s
+        self.transaction_ids = transaction_ids if transaction_ids is not None else itertools.count(1)
+        self.evse_of_transaction = evse_of_transaction if evse_of_transaction is not None else {}
+        self.authorize = authorize
+        self.commands = StationCommander(
+            station_id,
+            self.ocpp_version,
+            self,
+            sink,
+            timeout_s=command_timeout_s,
+            retries_on_timeout=command_retries,
+            clock=clock,
+        )
+        self.capabilities = StationCapabilities(ocpp_version=self.ocpp_version)
+        """The least any station offers until the station says more (see `learn_capabilities`)."""
+        self._background: set[asyncio.Task[None]] = set()
+        self._status_at: dict[str, datetime] = {}
+        self._sample_at: dict[str, datetime] = {}
+
+    def in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` beside the receive loop (which must never wait on an outbound call)."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)  # keep a reference: the loop holds tasks only weakly
+        task.add_done_callback(self._background.discard)
+
+    async def learn_capabilities(self) -> None:
+        """Read what the station can hold (through the command queue) and tell the sink."""
+        learned = await self.commands.read_capabilities()
+        if learned is None:
+            return  # the failure is already an event; the defaults stay
+        self.capabilities, warnings = learned
+        for warning in warnings:
+            LOGGER.info("%s: %s", self.station_id, warning)
+        self.sink.publish(CapabilitiesLearned(self.station_id, self.capabilities, self.clock(), tuple(warnings)))
+
+    def publish_status(self, gun_id: str, status: GunStatus, at: datetime) -> None:
+        """A gun's status, unless one of a later instant was already told (a stale one is dropped)."""
+        if at < self._status_at.get(gun_id, at):
+            LOGGER.info("%s: stale %s status %s of %s dropped", self.station_id, gun_id, status, at)
+            return
+        self._status_at[gun_id] = at
+        self.sink.publish(GunStatusChanged(gun_id, status, at))
+
+    def publish_samples(self, readings: MeterReadings) -> None:
+        """The samples read from one message, but none older than one already told for its gun.
+
+        A station replays queued messages in order, so only a stray late message is dropped.
+        """
+        for warning in readings.warnings:
+            LOGGER.debug("%s: %s", self.station_id, warning)
+        for sample in readings.samples:
+            if sample.timestamp < self._sample_at.get(sample.gun_id, sample.timestamp):
+                LOGGER.info("%s: stale sample of %s at %s dropped", self.station_id, sample.gun_id, sample.timestamp)
+                continue
+            self._sample_at[sample.gun_id] = sample.timestamp
+            self.sink.publish(MeterSampleReceived(sample))
+
+    def id_token_info(self, id_token: object) -> dict[str, str]:
+        """The answer to an id tag (1.6 `idTagInfo`) or token (2.0.1 `idTokenInfo`): the same shape in both."""
+        accepted = isinstance(id_token, str) and self.authorize(id_token)
+        return {"status": "Accepted" if accepted else "Invalid"}
+
+    async def disconnect(self, code: int, reason: str) -> None:
+        """Close this station's websocket (the receive loop then ends)."""
+        await self._connection.close(code, reason)
+
+    def now_iso(self) -> str:
+        return to_iso(self.clock())
+
+    def instant(self, value: object) -> datetime:
+        """The station's timestamp where it is readable, else now."""
+        return parse_time(value, [], self.station_id) or self.clock()
+
+    # -- outbound: the Transport of the command queue ----------------------------------------
+
+    async def request(self, action: str, payload: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+        """One CALL through the library (schema-validated both ways), camelCase in and out."""
+        request_type = getattr(self._call, action)
+        try:
+            async with asyncio.timeout(timeout_s):
+                result = await self.call(request_type(**camel_to_snake_case(payload)), suppress=False)
+        except OCPPError as error:  # the station's CALLERROR, or its answer broke the schema
+            raise StationCallError(getattr(error, "code", type(error).__name__), error.description) from error
+        except UnknownCallErrorCodeError as error:  # a CALLERROR with a code OCPP does not define
+            raise StationCallError("Unknown", str(error)) from error
+        return dict(snake_to_camel_case(remove_nones(serialize_as_dict(result))))
+
+    # -- inbound: frames the library would drop silently --------------------------------------
+
+    async def route_message(self, raw_msg: str | bytes) -> None:
+        """Route one frame as the library does, but answer every malformed one, in one log line.
+
+        The library drops a frame that is not an OCPP message (logging a traceback), which
+        leaves a station waiting for an answer until it times out; OCPP-J wants a CALLERROR,
+        with the message id when it can be read, else "-1". A CALL the library refuses (unknown
+        action, schema violation) is answered by its CALLERROR as before, logged as a warning
+        rather than a traceback: it is the station's mistake, not ours. The connection stays up.
+        """
+        try:
+            message = unpack(raw_msg)
+        except OCPPError as error:
+            LOGGER.warning("%s: malformed frame (%s): %.200r", self.station_id, _cause(error), raw_msg)
+            await self._connection.send(self._call_error(_message_id(raw_msg), error))
+            return
+        if message.message_type_id != MessageType.Call:
+            await super().route_message(raw_msg)  # an answer to one of our calls
+            return
+        try:
+            await self._handle_call(message)
+        except OCPPError as error:
+            LOGGER.warning("%s: %s refused with %s: %s", self.station_id, message.action, error.code, _cause(error))
+            await self._connection.send(self._call_error(message.unique_id, error))
+
+    def _call_error(self, message_id: str, error: Exception) -> str:
+        """The CALLERROR frame for `error`, with the error code as this version spells it."""
+        code = getattr(error, "code", "ProtocolError")
+        if self.ocpp_version == "1.6" and code == "FormatViolation":
+            code = "FormationViolation"  # as OCPP-J 1.6 spells it
+        description = getattr(error, "description", "")
+        return str(CallError(message_id, code, description, {"cause": _cause(error)}).to_json())
+
+
+def _cause(error: Exception) -> str:
+    details = getattr(error, "details", None)
+    cause = details.get("cause") if isinstance(details, dict) else None
+    return str(cause or error)
+
+
+def _message_id(raw: str | bytes) -> str:
+    try:
+        message = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return "-1"
+    if isinstance(message, list) and len(message) > 1 and isinstance(message[1], str):
+        return message[1]
+    return "-1"
