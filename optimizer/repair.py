@@ -7,7 +7,8 @@ with re-solve: such a value is raised to the minimum where that fits in the spar
 node above it at that step and the car still wants that much energy; the LP then moves the gun's
 energy out of its other steps. Where it does not fit, the value is held at 0 and the LP gives the
 power freed to other guns. The same HiGHS model is re-solved warm in place; a few rounds settle
-it. Whatever is still fractional after them is set to 0, which can only lower load.
+it. Whatever is still fractional after them is set to 0, and the power that frees is offered
+to guns already charging at those steps that want more (`top_up`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 
 from optimizer.lp import LinearProgram
 from optimizer.problem import ProblemData
-from optimizer.repair_local import fractional_columns, shift_within_guns
+from optimizer.repair_local import fractional_columns, shift_within_guns, top_up
 from optimizer.solve import HighsSolver, SolverResult
 
 _TOL = 1e-6
@@ -54,8 +55,9 @@ def repair_minimum(
             break
         result, solution = attempt, attempt.solution
     power = shift_within_guns(data, solution[:power_count])
-    power[fractional_columns(data, power)] = 0.0
-    return power, result
+    leftover = fractional_columns(data, power)
+    power[leftover] = 0.0
+    return top_up(data, power, np.unique(data.col_step[leftover])), result
 
 
 def _allow_tail_overshoot(data: ProblemData, solver: HighsSolver, tails: np.ndarray) -> None:

@@ -64,6 +64,16 @@ class _Spare:
         a_ok = np.all(a_room >= (coef[:, None] * add_kw[None, :])[None, :, :] - _FIT_TOL, axis=(0, 1))
         return kw_ok & a_ok
 
+    def room_kw(self, gun: int, step: int) -> float:
+        """The most that can be added for `gun` at `step` within every node above it."""
+        nodes = self.nodes(gun)
+        coef = self.data.phase_a_per_kw[gun]
+        room = float(np.min(self.kw[nodes, step], initial=np.inf))
+        loaded = coef > 0
+        if loaded.any():
+            room = min(room, float(np.min(self.a[nodes][:, loaded, step] / coef[loaded], initial=np.inf)))
+        return room
+
     def add(self, gun: int, step: int, kw: float) -> None:
         nodes = self.nodes(gun)
         self.kw[nodes, step] -= kw
@@ -113,3 +123,31 @@ def _lower_to_recipient(data: ProblemData, power: np.ndarray, spare: _Spare, col
     power[recipient] += added
     spare.add(gun, data.col_step[recipient], added)
     return True
+
+
+def top_up(data: ProblemData, power_kw: np.ndarray, steps: np.ndarray) -> np.ndarray:
+    """Give spare capacity at `steps` to guns charging there at or above their minimum.
+
+    Guns that still want energy are served by priority, then earliest departure, each up to its
+    cap, its remaining energy and what every node above it has left; a gun at 0 there only if
+    at least its minimum fits. No value below a minimum appears.
+    """
+    power = power_kw.copy()
+    if len(steps) == 0:
+        return power
+    load_kw, load_a = data.node_loads(power)
+    spare = _Spare(data, data.node_static_kw - load_kw, data.node_static_a - load_a)
+    wanted_kwh = data.target_kwh - data.planned_kwh(power)
+    order = np.lexsort((data.departure_s[data.col_gun], -data.priority[data.col_gun]))
+    for col in order[np.isin(data.col_step[order], steps)]:
+        gun, step = data.col_gun[col], data.col_step[col]
+        room_kw = min(data.col_upper_kw[col] - power[col], wanted_kwh[gun] / data.col_hours[col])
+        if room_kw <= _TOL:
+            continue
+        room_kw = min(room_kw, spare.room_kw(gun, step))
+        if room_kw <= _TOL or power[col] + room_kw < data.min_kw[gun] - _TOL:
+            continue
+        power[col] += room_kw
+        wanted_kwh[gun] -= room_kw * data.col_hours[col]
+        spare.add(gun, step, room_kw)
+    return power
