@@ -88,6 +88,7 @@ class StationCapabilities(BaseModel):
     max_stack_level: int = Field(default=0, ge=0)
     meter_sample_interval_s: int | None = Field(default=None, ge=0, description="0: the station sends none.")
     smart_charging: bool = True
+    evse_count: int | None = Field(default=None, ge=1, description="Guns the station says it has (1.6 only).")
 
     def without_rate_unit(self, unit: RateUnit) -> StationCapabilities:
         """These capabilities once the station rejected a profile in `unit` (never empty)."""

@@ -11,4 +11,7 @@ The rest of the service sees `events` (domain events out, an `EventSink` to rece
   GetVariables -> `StationCapabilities`), `profiles` (allocation -> profile -> SetChargingProfile /
   ClearChargingProfile), `composite` (GetCompositeSchedule request and answer), `charging_needs`
   (NotifyEVChargingNeeds), on the tolerant readers of `parsing`.
+- `obedience` (pure): which guns cannot be steered, from refusals and from meters that show a
+  limit ignored; `fallback`: the tx default and station cap sent at boot; `security`: basic auth
+  passwords (hashed) and the TLS context of security profiles 1 and 2.
 """

@@ -18,6 +18,7 @@ V16_CONFIGURATION_KEYS = (
     "ChargeProfileMaxStackLevel",
     "MeterValueSampleInterval",
     "SupportedFeatureProfiles",
+    "NumberOfConnectors",
 )
 V201_VARIABLES = (
     ("SmartChargingCtrlr", "RateUnit"),
@@ -59,6 +60,7 @@ def capabilities_from_v16_configuration(configuration_key: object) -> tuple[Stat
     _int_field(values, "ChargingScheduleMaxPeriods", "max_periods_per_schedule", fields, warnings, minimum=1)
     _int_field(values, "ChargeProfileMaxStackLevel", "max_stack_level", fields, warnings, minimum=0)
     _int_field(values, "MeterValueSampleInterval", "meter_sample_interval_s", fields, warnings, minimum=0)
+    _int_field(values, "NumberOfConnectors", "evse_count", fields, warnings, minimum=1)
     if "SupportedFeatureProfiles" in values:
         profiles = {part.strip().lower() for part in values["SupportedFeatureProfiles"].split(",")}
         fields["smart_charging"] = "smartcharging" in profiles

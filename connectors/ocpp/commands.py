@@ -76,6 +76,12 @@ class CommandOutcome:
     ok: bool
     response: dict[str, Any] | None = None
     reason: str = ""
+    error_code: str | None = None
+    """The CALLERROR code, when the station answered with one."""
+
+
+ProfileObserver = Callable[[int, ChargingLimitSchedule, CommandOutcome], None]
+"""Told (EVSE id, profile, outcome) of each SetChargingProfile as it ends."""
 
 
 @dataclass
@@ -101,8 +107,11 @@ class StationCommander:
         timeout_s: float = DEFAULT_TIMEOUT_S,
         retries_on_timeout: int = 0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_profile: ProfileObserver | None = None,
     ) -> None:
+        """`on_profile` hears how each SetChargingProfile ended, with the profile sent (obedience)."""
         self.station_id = station_id
+        self._on_profile = on_profile
         self.version = version
         self.timeout_s = timeout_s
         self.retries_on_timeout = retries_on_timeout
@@ -140,6 +149,8 @@ class StationCommander:
         gun = make_gun_id(self.station_id, evse_id)
 
         def record(outcome: CommandOutcome) -> None:
+            if self._on_profile is not None:
+                self._on_profile(evse_id, schedule, outcome)
             if outcome.ok:
                 self._sink.publish(ProfileAccepted(gun, schedule.profile_id, self._clock()))
             else:
@@ -250,7 +261,7 @@ class StationCommander:
             try:
                 response = await self._send(command)
             except StationCallError as error:
-                outcome = CommandOutcome(command.action, False, reason=str(error))
+                outcome = CommandOutcome(command.action, False, reason=str(error), error_code=error.code)
             except TimeoutError:
                 attempts = f" ({self.retries_on_timeout + 1} attempts)" if self.retries_on_timeout else ""
                 reason = f"no answer in {command.timeout_s:g} s{attempts}"

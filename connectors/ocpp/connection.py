@@ -26,11 +26,20 @@ from ocpp.charge_point import (  # type: ignore[import-untyped]
 from ocpp.exceptions import OCPPError, UnknownCallErrorCodeError  # type: ignore[import-untyped]
 from ocpp.messages import CallError, MessageType, unpack  # type: ignore[import-untyped]
 
-from connectors.ocpp.commands import DEFAULT_TIMEOUT_S, StationCallError, StationCommander
-from connectors.ocpp.events import CapabilitiesLearned, EventSink, GunStatusChanged, MeterSampleReceived
+from connectors.ocpp.commands import DEFAULT_TIMEOUT_S, CommandOutcome, StationCallError, StationCommander
+from connectors.ocpp.events import (
+    CapabilitiesLearned,
+    EventSink,
+    GunStatusChanged,
+    GunUncontrolled,
+    MeterSampleReceived,
+)
+from connectors.ocpp.fallback import BootLimitsPolicy, boot_profiles
 from connectors.ocpp.meter_values import MeterReadings
+from connectors.ocpp.obedience import ObedienceSettings, ObedienceTracker, refusal_reason
 from connectors.ocpp.parsing import OcppVersion, parse_time, to_iso
-from models import GunStatus, StationCapabilities
+from models import ChargingLimitSchedule, GunStatus, StationCapabilities
+from models.site import gun_id as make_gun_id
 
 LOGGER = logging.getLogger(__name__)
 DEFAULT_HEARTBEAT_S = 300
@@ -73,9 +82,14 @@ class StationHandler(ChargePoint):
         transaction_ids: Iterator[int] | None = None,
         evse_of_transaction: dict[str, int] | None = None,
         authorize: Authorizer = accept_all,
+        obedience: ObedienceSettings | None = None,
+        uncontrolled: dict[str, str] | None = None,
+        boot_limits: BootLimitsPolicy | None = None,
     ) -> None:
         """`evse_of_transaction` maps each running transaction to its EVSE; pass the station's own
-        (kept across its connections) so that a transaction outlives a reconnection."""
+        (kept across its connections) so that a transaction outlives a reconnection. Likewise
+        `uncontrolled` (gun id -> why it cannot be steered). `boot_limits` decides the profiles
+        sent once the capabilities are known (None: none)."""
         super().__init__(station_id, connection, response_timeout=command_timeout_s)
         self.station_id = station_id
         self.sink = sink
@@ -92,7 +106,10 @@ class StationHandler(ChargePoint):
             timeout_s=command_timeout_s,
             retries_on_timeout=command_retries,
             clock=clock,
+            on_profile=self._profile_outcome,
         )
+        self.obedience = ObedienceTracker(station_id, obedience, uncontrolled)
+        self.boot_limits = boot_limits
         self.capabilities = StationCapabilities(ocpp_version=self.ocpp_version)
         """The least any station offers until the station says more (see `learn_capabilities`)."""
         self._background: set[asyncio.Task[None]] = set()
@@ -108,12 +125,58 @@ class StationHandler(ChargePoint):
     async def learn_capabilities(self) -> None:
         """Read what the station can hold (through the command queue) and tell the sink."""
         learned = await self.commands.read_capabilities()
-        if learned is None:
-            return  # the failure is already an event; the defaults stay
+        if learned is None:  # the failure is already an event; the defaults (the least) stay
+            self.send_boot_limits()
+            return
         self.capabilities, warnings = learned
         for warning in warnings:
             LOGGER.info("%s: %s", self.station_id, warning)
         self.sink.publish(CapabilitiesLearned(self.station_id, self.capabilities, self.clock(), tuple(warnings)))
+        if not self.capabilities.smart_charging:
+            self.mark_uncontrolled(make_gun_id(self.station_id, 0), "the station says it does no smart charging")
+        self.send_boot_limits()
+
+    def send_boot_limits(self) -> None:
+        """Queue the fallback tx default and the station cap (see `fallback`), if a policy is set."""
+        if self.boot_limits is None or not self.capabilities.smart_charging:
+            return
+        limits = self.boot_limits(self.station_id, self.capabilities)
+        if limits is None:
+            return
+        try:
+            profiles = boot_profiles(limits, self.station_id, self.capabilities, self.clock())
+        except ValueError as error:
+            LOGGER.warning("%s: no fallback profiles sent: %s", self.station_id, error)
+            return
+        for schedule in profiles:
+            self.commands.set_profile(0, schedule)  # outcomes become events; nobody waits here
+
+    def _profile_outcome(self, evse_id: int, schedule: ChargingLimitSchedule, outcome: CommandOutcome) -> None:
+        """Remember an accepted limit for judging the meter; a refusal makes the gun uncontrolled."""
+        gun = make_gun_id(self.station_id, evse_id)
+        if outcome.ok:
+            self.obedience.accepted(evse_id, schedule, self.clock())
+            return
+        status = outcome.response.get("status") if outcome.response else None
+        reason = refusal_reason(status, outcome.error_code, outcome.reason)
+        if reason is None:
+            return
+        ended = schedule.transaction_id is not None and schedule.transaction_id not in self.evse_of_transaction
+        if ended:  # a tx profile that crossed its transaction's end is rightly rejected
+            LOGGER.info(
+                "%s: profile %s refused, its transaction has ended: %s", self.station_id, schedule.profile_id, reason
+            )
+            return
+        self.mark_uncontrolled(gun, reason)
+
+    def mark_uncontrolled(self, gun_id: str, reason: str) -> None:
+        """Record that `gun_id` cannot be steered and tell the sink, once."""
+        if self.obedience.refused(gun_id, reason) is not None:
+            self._publish_uncontrolled(gun_id, reason)
+
+    def _publish_uncontrolled(self, gun_id: str, reason: str) -> None:
+        LOGGER.warning("%s: %s is uncontrolled: %s", self.station_id, gun_id, reason)
+        self.sink.publish(GunUncontrolled(gun_id, self.clock(), reason))
 
     def publish_status(self, gun_id: str, status: GunStatus, at: datetime) -> None:
         """A gun's status, unless one of a later instant was already told (a stale one is dropped)."""
@@ -136,6 +199,9 @@ class StationHandler(ChargePoint):
                 continue
             self._sample_at[sample.gun_id] = sample.timestamp
             self.sink.publish(MeterSampleReceived(sample))
+            verdict = self.obedience.observe(sample, self.clock())
+            if verdict is not None:
+                self._publish_uncontrolled(sample.gun_id, verdict)
 
     def id_token_info(self, id_token: object) -> dict[str, str]:
         """The answer to an id tag (1.6 `idTagInfo`) or token (2.0.1 `idTokenInfo`): the same shape in both."""

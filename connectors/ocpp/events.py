@@ -132,6 +132,16 @@ class ProfileRejected:
 
 
 @dataclass(frozen=True)
+class GunUncontrolled:
+    """A gun (`.../0`: a whole station) cannot be steered: it refused a profile or draws more than it
+    was given. The optimizer reserves it at what it may draw; `reason` says what showed it."""
+
+    gun_id: str
+    at: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
 class CommandFailed:
     """Another command to a station (clear, read composite schedule) failed: rejected, CALLERROR or timeout."""
 
@@ -154,6 +164,7 @@ StationEvent = (
     | ProfileAccepted
     | ProfileRejected
     | CommandFailed
+    | GunUncontrolled
 )
 
 

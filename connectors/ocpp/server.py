@@ -6,17 +6,23 @@ OCPP-J says, a connection offering neither completes the handshake without a sub
 then closed at once, with a close reason naming the ones we speak.
 
 An unknown station id is refused before the upgrade with HTTP 404 (and one log line), unless the
-registry allows auto-registration. A second connection with the same station id replaces the
-first: the old one is closed ("replaced") and its end does not unregister the new one.
+registry allows auto-registration. A station with a password (security profile 1, see `security`)
+that does not send it right is refused with HTTP 401, before the upgrade too; with a certificate
+and key configured the endpoint speaks TLS only (`wss://`, security profile 2).
+
+A second connection with the same station id replaces the first: the old one is closed
+("replaced") and its end does not unregister the new one.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
+import ssl
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
 from types import TracebackType
@@ -33,6 +39,9 @@ from websockets.typing import Subprotocol
 from connectors.ocpp.commands import DEFAULT_TIMEOUT_S
 from connectors.ocpp.connection import DEFAULT_HEARTBEAT_S, Authorizer, StationHandler, accept_all
 from connectors.ocpp.events import EventSink, StationDisconnected
+from connectors.ocpp.fallback import BootLimitsPolicy, share_among_guns
+from connectors.ocpp.obedience import ObedienceSettings
+from connectors.ocpp.security import BasicAuth, server_tls_context
 from connectors.ocpp.v16 import V16Station
 from connectors.ocpp.v201 import V201Station
 
@@ -55,6 +64,18 @@ class ServerSettings:
     command_timeout_s: float = DEFAULT_TIMEOUT_S
     command_retries: int = 1
     """How many times a command that got no answer is sent again."""
+    fallback_limit_kw: float | None = None
+    """What a station may draw in all while nobody steers it: sent at boot as its cap and, shared
+    among its guns, as their tx default (see `fallback`). None: no profiles at boot."""
+    obedience: ObedienceSettings = field(default_factory=ObedienceSettings)
+    """When a gun that draws more than it was given is judged uncontrolled."""
+    password_hashes: Mapping[str, str] = field(default_factory=dict)
+    """Station id -> `security.hash_password` of its basic auth password (security profile 1)."""
+    require_password: bool = False
+    """Refuse every station without a password hash, not only those with a wrong password."""
+    tls_certificate: str | None = None
+    """PEM certificate chain; with `tls_key`, the endpoint speaks wss:// only (security profile 2)."""
+    tls_key: str | None = None
 
 
 class StationRegistry:
@@ -65,10 +86,15 @@ class StationRegistry:
         self.auto_register = auto_register
         self._connected: dict[str, StationHandler] = {}
         self._transactions: dict[str, dict[str, int]] = {}
+        self._uncontrolled: dict[str, dict[str, str]] = {}
 
     def transactions_of(self, station_id: str) -> dict[str, int]:
         """The running transactions of a station (id -> EVSE), kept across its connections."""
         return self._transactions.setdefault(station_id, {})
+
+    def uncontrolled_of(self, station_id: str) -> dict[str, str]:
+        """The guns of a station that cannot be steered (gun id -> why), kept across its connections."""
+        return self._uncontrolled.setdefault(station_id, {})
 
     def admits(self, station_id: str) -> bool:
         """Whether `station_id` may connect; an auto-registered one becomes known."""
@@ -112,12 +138,24 @@ class OcppServer:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         authorize: Authorizer = accept_all,
+        boot_limits: BootLimitsPolicy | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
+        """`boot_limits` decides the profiles sent at boot (default: `settings.fallback_limit_kw`
+        shared among each station's guns); `ssl_context` overrides the one built from the settings."""
         self.sink = sink
         self.authorize = authorize
         self.registry = registry
         self.settings = settings or ServerSettings()
         self.clock = clock
+        fallback_kw = self.settings.fallback_limit_kw
+        self.boot_limits = boot_limits or (share_among_guns(fallback_kw) if fallback_kw is not None else None)
+        self.auth = BasicAuth(self.settings.password_hashes, required=self.settings.require_password)
+        if ssl_context is None and self.settings.tls_certificate is not None:
+            if self.settings.tls_key is None:
+                raise ValueError("a TLS certificate needs its key (tls_key)")
+            ssl_context = server_tls_context(self.settings.tls_certificate, self.settings.tls_key)
+        self.ssl_context = ssl_context
         # 1.6 transaction ids: integers unique across the stations and restarts of this process
         self._transaction_ids = itertools.count(int(time.time()) % 1_000_000 * 1000)
         self._server: Server | None = None
@@ -130,7 +168,8 @@ class OcppServer:
         return int(next(iter(self._server.sockets)).getsockname()[1])
 
     def url(self, station_id: str, host: str = "127.0.0.1") -> str:
-        return f"ws://{host}:{self.port}{self.settings.path_prefix}{station_id}"
+        scheme = "ws" if self.ssl_context is None else "wss"
+        return f"{scheme}://{host}:{self.port}{self.settings.path_prefix}{station_id}"
 
     async def start(self) -> None:
         self._server = await serve(
@@ -140,9 +179,14 @@ class OcppServer:
             subprotocols=SUBPROTOCOLS,
             select_subprotocol=_select_subprotocol,
             process_request=self._check_request,
+            ssl=self.ssl_context,
         )
         LOGGER.info(
-            "OCPP endpoint on ws://%s:%s%s{station_id}", self.settings.host, self.port, self.settings.path_prefix
+            "OCPP endpoint on %s://%s:%s%s{station_id}",
+            "ws" if self.ssl_context is None else "wss",
+            self.settings.host,
+            self.port,
+            self.settings.path_prefix,
         )
 
     async def stop(self) -> None:
@@ -173,11 +217,19 @@ class OcppServer:
             return None
         return station_id
 
-    def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
+    async def _check_request(self, connection: ServerConnection, request: Request) -> Response | None:
         station_id = self.station_id_of(request.path)
         if station_id is None:
             LOGGER.warning("refused %s from %s: not an OCPP path", request.path, connection.remote_address)
             return _plain(HTTPStatus.NOT_FOUND, f"no OCPP endpoint at {request.path}\n")
+        if self.auth.applies_to(station_id):  # before `admits`: auto-registration must not skip it
+            authorization = request.headers.get("Authorization")
+            refusal = await asyncio.to_thread(self.auth.refusal, station_id, authorization)  # scrypt: slow
+            if refusal is not None:
+                LOGGER.warning("refused station %r from %s: %s", station_id, connection.remote_address, refusal)
+                response = _plain(HTTPStatus.UNAUTHORIZED, "authentication failed\n")
+                response.headers["WWW-Authenticate"] = 'Basic realm="OCPP", charset="UTF-8"'
+                return response
         if not self.registry.admits(station_id):
             LOGGER.warning("refused unknown station %r from %s", station_id, connection.remote_address)
             return _plain(HTTPStatus.NOT_FOUND, f"unknown station {station_id}\n")
@@ -207,6 +259,9 @@ class OcppServer:
             transaction_ids=self._transaction_ids,
             evse_of_transaction=self.registry.transactions_of(station_id),
             authorize=self.authorize,
+            obedience=self.settings.obedience,
+            uncontrolled=self.registry.uncontrolled_of(station_id),
+            boot_limits=self.boot_limits,
         )
         previous = self.registry.attach(station)
         if previous is not None:

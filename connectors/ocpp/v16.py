@@ -104,6 +104,8 @@ class V16Station(StationHandler, V16ChargePoint):
                 reason=extra.get("reason"),
             )
         )
+        if is_int(connector_id):
+            self.obedience.transaction_ended(connector_id)
         id_tag = extra.get("id_tag")
         return call_result.StopTransaction(id_tag_info=self.id_token_info(id_tag) if id_tag else None)
 

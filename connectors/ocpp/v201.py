@@ -98,6 +98,7 @@ class V201Station(StationHandler, V201ChargePoint):
             self.sink.publish(SessionUpdated(gun, transaction_id, at, status=status))
         elif event_type == "Ended":
             self.evse_of_transaction.pop(transaction_id, None)
+            self.obedience.transaction_ended(evse_id)
             self.sink.publish(SessionEnded(gun, transaction_id, at, reason=transaction_info.get("stopped_reason")))
         if not isinstance(token, dict):
             return call_result.TransactionEvent()

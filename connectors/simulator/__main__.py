@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import ssl
 
 from connectors.simulator.charge_point import SimulatedChargePoint, SimulatedEv
 
@@ -30,6 +31,9 @@ def main() -> None:
     parser.add_argument("--version", choices=["1.6", "2.0.1"], default="1.6")
     parser.add_argument("--ev-max-kw", type=float, default=11.0)
     parser.add_argument("--meter-interval-s", type=float, default=10.0)
+    parser.add_argument("--password", help="basic auth password (security profile 1 or 2)")
+    parser.add_argument("--ca", help="CA certificate (PEM) to trust for a wss:// endpoint")
+    parser.add_argument("--disobey", action="store_true", help="accept profiles but let the car draw its maximum")
     arguments = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("ocpp").setLevel(logging.WARNING)
@@ -39,6 +43,9 @@ def main() -> None:
         arguments.version,
         ev=SimulatedEv(max_power_kw=arguments.ev_max_kw),
         meter_interval_s=arguments.meter_interval_s,
+        obeys_profiles=not arguments.disobey,
+        password=arguments.password,
+        ssl_context=ssl.create_default_context(cafile=arguments.ca) if arguments.url.startswith("wss://") else None,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(simulate(station, arguments.meter_interval_s))

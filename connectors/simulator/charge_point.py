@@ -2,16 +2,22 @@
 
 It boots, reports its EVSE available, plugs a car in and starts a transaction, then reports its
 meter every `meter_interval_s`: the car draws min(its maximum, the limit its profiles set now, by
-`ProfileStore`). It answers SetChargingProfile, GetCompositeSchedule and ClearChargingProfile
-from that store, rejecting what a real station with its capabilities would. One EVSE; enough for
-the tests and the demo, several of these make a site.
+`ProfileStore`), or its maximum whatever its profiles say when the station is made to disobey
+(`obeys_profiles=False`: it still answers Accepted and reports the profiles it holds). It can
+authenticate with a password (basic auth, security profile 1) and connect over TLS (`wss://`).
+
+It answers SetChargingProfile, GetCompositeSchedule and ClearChargingProfile from that store,
+rejecting what a real station with its capabilities would. One EVSE; enough for the tests and
+the demo, several of these make a site.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
+import ssl
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -174,8 +180,15 @@ class SimulatedChargePoint:
         phases: int = 3,
         meter_interval_s: float = 1.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        obeys_profiles: bool = True,
+        password: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
+        """`password`: sent as basic auth with the station id as user; `ssl_context`: for a wss:// url."""
         self.station_id = station_id
+        self.obeys_profiles = obeys_profiles
+        self.password = password
+        self.ssl_context = ssl_context
         self.url = url
         self.version = version
         self.evse_id = 1
@@ -203,7 +216,13 @@ class SimulatedChargePoint:
     async def start(self) -> None:
         """Connect, boot, report available, start a transaction and begin the meter reports."""
         subprotocol = Subprotocol(f"ocpp{self.version}")
-        self._connection = await connect(self.url, subprotocols=[subprotocol])
+        headers = {}
+        if self.password is not None:
+            token = base64.b64encode(f"{self.station_id}:{self.password}".encode()).decode()
+            headers["Authorization"] = f"Basic {token}"
+        self._connection = await connect(
+            self.url, subprotocols=[subprotocol], additional_headers=headers, ssl=self.ssl_context
+        )
         client_class = _V16Client if self.version == "1.6" else _V201Client
         self._client = client_class(self.station_id, self._connection, response_timeout=5)
         self._client.station = self.station
@@ -314,7 +333,8 @@ class SimulatedChargePoint:
     async def send_meter_values(self) -> None:
         """Draw for the interval under the limit in force now and report power and register."""
         now = self.station.clock()
-        power_kw = self.station.ev.draw_kw(self.store.limit_at(self.evse_id, now))
+        limit_w = self.store.limit_at(self.evse_id, now) if self.obeys_profiles else None
+        power_kw = self.station.ev.draw_kw(limit_w)
         self.station.power_kw = power_kw
         energy_kwh = power_kw * self.meter_interval_s / 3600
         self.station.register_kwh += energy_kwh

@@ -151,6 +151,8 @@ def configuration_answer_v16(capabilities: StationCapabilities, keys: object) ->
     }
     if capabilities.meter_sample_interval_s is not None:
         known["MeterValueSampleInterval"] = str(capabilities.meter_sample_interval_s)
+    if capabilities.evse_count is not None:
+        known["NumberOfConnectors"] = str(capabilities.evse_count)
     asked = [str(key) for key in keys] if isinstance(keys, list) and keys else list(known)
     answer: dict[str, Any] = {
         "configurationKey": [{"key": key, "readonly": True, "value": known[key]} for key in asked if key in known]

@@ -6,13 +6,9 @@ Each test runs its own event loop (`run`) with a server on a free port; meter va
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Coroutine
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
 
 import pytest
 from websockets.asyncio.client import connect
@@ -33,48 +29,9 @@ from connectors.ocpp.events import (
     StationDisconnected,
 )
 from connectors.ocpp.server import REPLACED, OcppServer, ServerSettings, StationRegistry
-from connectors.simulator.charge_point import SimulatedChargePoint, SimulatedEv
+from connectors.simulator.charge_point import SimulatedEv
 from models import Gun, GunStatus, RateUnit, StationCapabilities
-
-T = TypeVar("T")
-VERSIONS = ["1.6", "2.0.1"]
-METER_INTERVAL_S = 0.05
-
-
-def run(scenario: Coroutine[Any, Any, T]) -> T:
-    async def bounded() -> T:
-        async with asyncio.timeout(10):
-            return await scenario
-
-    return asyncio.run(bounded())
-
-
-@asynccontextmanager
-async def endpoint(*known: str, auto_register: bool = False, **settings: Any) -> AsyncIterator[OcppServer]:
-    server = OcppServer(
-        MemorySink(),
-        StationRegistry(known or ("CP1",), auto_register=auto_register),
-        ServerSettings(host="127.0.0.1", port=0, **{"command_timeout_s": 2.0, **settings}),
-    )
-    async with server:
-        yield server
-
-
-@asynccontextmanager
-async def simulated(server: OcppServer, version: str, **options: Any) -> AsyncIterator[SimulatedChargePoint]:
-    station = SimulatedChargePoint(
-        "CP1", server.url("CP1"), "1.6" if version == "1.6" else "2.0.1", meter_interval_s=METER_INTERVAL_S, **options
-    )
-    await station.start()
-    try:
-        yield station
-    finally:
-        await station.stop()
-
-
-def sink_of(server: OcppServer) -> MemorySink:
-    assert isinstance(server.sink, MemorySink)
-    return server.sink
+from tests.connectors.live import VERSIONS, endpoint, run, simulated, sink_of, until
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -253,7 +210,7 @@ def test_a_second_connection_of_a_station_replaces_the_first() -> None:
             sink = sink_of(server)
             protocols = [Subprotocol("ocpp1.6")]
             async with connect(server.url("CP1"), subprotocols=protocols) as first:
-                await _until(lambda: server.registry.get("CP1") is not None)
+                await until(lambda: server.registry.get("CP1") is not None)
                 first_handler = server.registry.get("CP1")
                 async with connect(server.url("CP1"), subprotocols=protocols) as second:
                     with pytest.raises(ConnectionClosed) as closed:
@@ -271,12 +228,6 @@ def test_a_second_connection_of_a_station_replaces_the_first() -> None:
             assert server.registry.get("CP1") is None
 
     run(scenario())
-
-
-async def _until(condition: Any, timeout_s: float = 2.0) -> None:
-    async with asyncio.timeout(timeout_s):
-        while not condition():
-            await asyncio.sleep(0.01)
 
 
 def test_stale_statuses_and_samples_are_dropped() -> None:
@@ -324,7 +275,7 @@ def test_a_callerror_and_a_silent_station_become_rejections_over_the_wire() -> N
             connect(server.url("CP1"), subprotocols=[Subprotocol("ocpp1.6")]) as websocket,
         ):
             sink = sink_of(server)
-            await _until(lambda: server.registry.get("CP1") is not None)
+            await until(lambda: server.registry.get("CP1") is not None)
             handler = server.registry.get("CP1")
             assert handler is not None
             gun = Gun(station_id="CP1", max_power_kw=22)
