@@ -58,7 +58,7 @@ class Allocator:
         else:
             lp_objective = objective_of(lp, data, result.solution[: lp.layout.power_count])
             solver.set_time_limit(options.time_limit_s - (time.perf_counter() - built))
-            power, final = repair_minimum(data, lp, solver, result, options.repair_rounds)
+            power, final = repair_minimum(data, lp, solver, result, options.repair_rounds, options.milp_max_columns)
             objective = objective_of(lp, data, power)
             outcome = final.outcome
             status = SolveStatus.OPTIMAL if outcome is SolverOutcome.OPTIMAL else SolveStatus.FEASIBLE

@@ -1,9 +1,11 @@
 """Minimum-current repair: no gun's limit between 0 and its minimum, without wasting capacity.
 
-The LP may give a gun less than its minimum in some step (typically the last step of its energy,
-or its share of a node at its limit). Each round, energy is first moved between steps of the
-same gun (`repair_local`): no re-solve, no energy lost. What that cannot fix goes to rounding
-with re-solve: such a value is raised to the minimum where that fits in the spare capacity of every
+On a small LP (a few hundred power columns) the min-current problem is solved exactly, as a
+MILP with semi-continuous columns (0 or at least the minimum). Otherwise, the LP may give a gun
+less than its minimum in some step (typically the last step of its energy, or its share of a
+node at its limit). Each round, energy is first moved between steps of the same gun
+(`repair_local`): no re-solve, no energy lost. What that cannot fix goes to rounding with
+re-solve: such a value is raised to the minimum where that fits in the spare capacity of every
 node above it at that step and the car still wants that much energy; the LP then moves the gun's
 energy out of its other steps. Where it does not fit, the value is held at 0 and the LP gives the
 power freed to other guns. The same HiGHS model is re-solved warm in place; a few rounds settle
@@ -24,12 +26,21 @@ _TOL = 1e-6
 
 
 def repair_minimum(
-    data: ProblemData, lp: LinearProgram, solver: HighsSolver, result: SolverResult, rounds: int
+    data: ProblemData,
+    lp: LinearProgram,
+    solver: HighsSolver,
+    result: SolverResult,
+    rounds: int,
+    milp_max_columns: int,
 ) -> tuple[np.ndarray, SolverResult]:
     """The repaired power columns (kW) and the last solver result that produced them."""
     assert result.solution is not None
     solution = result.solution
     power_count = lp.layout.power_count
+    if 0 < power_count <= milp_max_columns:
+        exact = _solve_small_milp(data, lp, solver, solution[:power_count])
+        if exact is not None:
+            return exact
     raised = np.zeros(power_count, dtype=bool)
     for _ in range(rounds):
         power = solution[:power_count]
@@ -58,6 +69,31 @@ def repair_minimum(
     leftover = fractional_columns(data, power)
     power[leftover] = 0.0
     return top_up(data, power, np.unique(data.col_step[leftover])), result
+
+
+def _solve_small_milp(
+    data: ProblemData, lp: LinearProgram, solver: HighsSolver, power: np.ndarray
+) -> tuple[np.ndarray, SolverResult] | None:
+    """On a small LP with values below a minimum, solve the min-current MILP exactly.
+
+    Every column with a minimum becomes semi-continuous (0 or [minimum, cap]); HiGHS's branch
+    and bound reaches the true optimum, which rounding can miss by a few percent on a handful of
+    guns. None if nothing needs it or the MILP gives no solution in time (then rounding goes on
+    from the LP, the columns continuous again).
+    """
+    if len(fractional_columns(data, shift_within_guns(data, power))) == 0:
+        return None
+    power_count = lp.layout.power_count
+    minimum = data.min_kw[data.col_gun]
+    cols = np.flatnonzero((minimum > 0) & (lp.col_upper[:power_count] > 0))
+    solver.set_semi_continuous(cols, minimum[cols], lp.col_upper[cols], on=True)
+    attempt = solver.solve()
+    solver.set_semi_continuous(cols, minimum[cols], lp.col_upper[cols], on=False)
+    if attempt.solution is None:
+        return None
+    exact = attempt.solution[:power_count].copy()
+    exact[fractional_columns(data, exact)] = 0.0  # semi-continuous within tolerance only
+    return exact, attempt
 
 
 def _allow_tail_overshoot(data: ProblemData, solver: HighsSolver, tails: np.ndarray) -> None:

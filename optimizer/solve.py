@@ -85,6 +85,17 @@ class HighsSolver:
         if len(cols):
             self._highs.changeColsBounds(len(cols), cols.astype(np.int32), lower, upper)
 
+    def set_semi_continuous(self, cols: np.ndarray, minimum: np.ndarray, upper: np.ndarray, on: bool) -> None:
+        """Make columns 0-or-[minimum, upper] (a small MILP), or plain [0, upper] again."""
+        if len(cols) == 0:
+            return
+        kind = highspy.HighsVarType.kSemiContinuous if on else highspy.HighsVarType.kContinuous
+        # The default 1e-4 relative gap would ignore the tie-breaks (earliness, fairness) entirely.
+        self._highs.setOptionValue("mip_rel_gap", 0.0)
+        self._highs.setOptionValue("mip_abs_gap", 1e-7)
+        self._highs.changeColsIntegrality(len(cols), cols.astype(np.int32), np.array([kind] * len(cols)))
+        self.change_bounds(cols, minimum if on else np.zeros(len(cols)), upper)
+
     def change_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
         if len(rows):
             self._highs.changeRowsBounds(len(rows), rows.astype(np.int32), lower, upper)  # type: ignore[attr-defined]

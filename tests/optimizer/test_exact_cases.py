@@ -387,10 +387,11 @@ def test_the_last_bit_of_energy_is_planned_at_the_minimum_not_above() -> None:
 
 def test_a_tail_at_the_minimum_plans_no_energy_in_other_steps() -> None:
     # Steps of 15 min from 00:00; the root has 0 kW in step 0 and 12 kW after. D (DC, 2.5 kW
-    # minimum) is there 00:16-00:34 (14 min of step 1, 4 of step 2) and wants 0.5 kWh: one step
-    # at its minimum already covers it (2.5 x 14/60 = 0.583 kWh), so D = 2.5 kW in step 1 and 0
-    # in step 2. E is there 00:00-00:16 (1 min of step 1, its only usable minute) and wants more
-    # than 10 kW x 1/60: it takes the rest of the root, 9.5 kW.
+    # minimum) is there 00:16-00:34 (14 min of step 1, 4 of step 2) and wants 0.5 kWh. E is there
+    # 00:00-00:16 (1 min of step 1, its only usable minute) and wants more than 10 kW x 1/60, so
+    # E takes its full 10 kW in step 1. That leaves 2 kW in step 1, below D's minimum: D gets
+    # nothing there and its whole 0.5 kWh in step 2 (7.5 kW x 4/60), in that one step only.
+    # (Giving D 2.5 kW in step 1 would cost E 0.5 kW x 1/60 of energy it wants: worse.)
     site = site_of(
         LimitNode(
             id="grid",
@@ -412,5 +413,5 @@ def test_a_tail_at_the_minimum_plans_no_energy_in_other_steps() -> None:
     )
     allocation = allocate(snapshot)
     assert_solved(allocation)
-    assert powers(allocation, "D/1") == pytest.approx([0.0, 2.5, 0.0], abs=1e-6)
-    assert powers(allocation, "E/1") == pytest.approx([0.0, 9.5, 0.0], abs=1e-6)
+    assert powers(allocation, "D/1") == pytest.approx([0.0, 0.0, 7.5], abs=1e-6)
+    assert powers(allocation, "E/1") == pytest.approx([0.0, 10.0, 0.0], abs=1e-6)
