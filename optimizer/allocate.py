@@ -57,8 +57,9 @@ class Allocator:
             status, outcome, lp_objective = SolveStatus.FALLBACK, result.outcome, float("nan")
         else:
             lp_objective = objective_of(lp, data, result.solution[: lp.layout.power_count])
-            solver.set_time_limit(options.time_limit_s - (time.perf_counter() - built))
-            power, final = repair_minimum(data, lp, solver, result, options.repair_rounds, options.milp_max_columns)
+            deadline = built + options.time_limit_s
+            solver.set_time_limit(deadline - time.perf_counter())
+            power, final = repair_minimum(data, lp, solver, result, options, deadline)
             objective = objective_of(lp, data, power)
             outcome = final.outcome
             status = SolveStatus.OPTIMAL if outcome is SolverOutcome.OPTIMAL else SolveStatus.FEASIBLE
@@ -79,8 +80,13 @@ class Allocator:
         if self._solver is not None and self._solver.holds_structure_of(lp):
             self._solver.load_data(lp, self.options.time_limit_s)
         else:
-            presolve = self.options.presolve
-            if presolve is None:
-                presolve = lp.layout.step_count < _PRESOLVE_BELOW_STEPS
+            presolve = presolve_for(self.options, lp)
             self._solver = HighsSolver(lp, self.options.method, self.options.time_limit_s, presolve)
         return self._solver
+
+
+def presolve_for(options: OptimizerOptions, lp: LinearProgram) -> bool:
+    """HiGHS presolve as the options ask, or chosen by the horizon when they leave it open (None)."""
+    if options.presolve is None:
+        return lp.layout.step_count < _PRESOLVE_BELOW_STEPS
+    return options.presolve

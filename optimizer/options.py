@@ -36,8 +36,9 @@ class OptimizerOptions:
     observed draw. Undrawn power: a gun that drew less than it was
     offered (by more than `undrawn_deadband_kw`) is capped in the first step at
     observed x (1 + `undrawn_headroom_fraction`) + `undrawn_headroom_kw`, never below its minimum.
-    Up to `milp_max_columns` power columns the minimum current is solved exactly as a small MILP;
-    above, by rounding with re-solve (see `repair.py`).
+    Up to `milp_max_columns` power columns the minimum current is solved exactly as a small MILP,
+    when HiGHS proves the optimum within `milp_time_limit_s`; otherwise (and above that size) by
+    rounding with re-solve (see `repair.py`).
     """
 
     time_limit_s: float = 5.0
@@ -52,3 +53,4 @@ class OptimizerOptions:
     fairness_segments: int = 8
     repair_rounds: int = 6
     milp_max_columns: int = 600
+    milp_time_limit_s: float = 0.25

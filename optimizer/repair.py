@@ -15,9 +15,13 @@ to guns already charging at those steps that want more (`top_up`).
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
+from models.allocation import SolverOutcome
 from optimizer.lp import LinearProgram
+from optimizer.options import OptimizerOptions
 from optimizer.problem import ProblemData
 from optimizer.repair_local import fractional_columns, shift_within_guns, top_up
 from optimizer.solve import HighsSolver, SolverResult
@@ -30,19 +34,24 @@ def repair_minimum(
     lp: LinearProgram,
     solver: HighsSolver,
     result: SolverResult,
-    rounds: int,
-    milp_max_columns: int,
+    options: OptimizerOptions,
+    deadline: float,
 ) -> tuple[np.ndarray, SolverResult]:
-    """The repaired power columns (kW) and the last solver result that produced them."""
+    """The repaired power columns (kW) and the last solver result that produced them.
+
+    `deadline` (a `time.perf_counter()` value) bounds every solve made here.
+    """
     assert result.solution is not None
     solution = result.solution
     power_count = lp.layout.power_count
-    if 0 < power_count <= milp_max_columns:
-        exact = _solve_small_milp(data, lp, solver, solution[:power_count])
+    if 0 < power_count <= options.milp_max_columns:
+        budget_s = min(options.milp_time_limit_s, deadline - time.perf_counter())
+        exact = _solve_small_milp(data, lp, solver, solution[:power_count], budget_s)
+        solver.set_time_limit(deadline - time.perf_counter())
         if exact is not None:
             return exact
     raised = np.zeros(power_count, dtype=bool)
-    for _ in range(rounds):
+    for _ in range(options.repair_rounds):
         power = solution[:power_count]
         shifted = shift_within_guns(data, power)
         leftover = fractional_columns(data, shifted)
@@ -72,24 +81,26 @@ def repair_minimum(
 
 
 def _solve_small_milp(
-    data: ProblemData, lp: LinearProgram, solver: HighsSolver, power: np.ndarray
+    data: ProblemData, lp: LinearProgram, solver: HighsSolver, power: np.ndarray, budget_s: float
 ) -> tuple[np.ndarray, SolverResult] | None:
     """On a small LP with values below a minimum, solve the min-current MILP exactly.
 
     Every column with a minimum becomes semi-continuous (0 or [minimum, cap]); HiGHS's branch
     and bound reaches the true optimum, which rounding can miss by a few percent on a handful of
-    guns. None if nothing needs it or the MILP gives no solution in time (then rounding goes on
-    from the LP, the columns continuous again).
+    guns. None if nothing needs it or the MILP is not proven optimal within `budget_s` (then
+    rounding goes on from the LP, the columns continuous again): some small instances take
+    branch and bound seconds, which a scheduler interval cannot spare.
     """
-    if len(fractional_columns(data, shift_within_guns(data, power))) == 0:
+    if budget_s <= 0 or len(fractional_columns(data, shift_within_guns(data, power))) == 0:
         return None
     power_count = lp.layout.power_count
     minimum = data.min_kw[data.col_gun]
     cols = np.flatnonzero((minimum > 0) & (lp.col_upper[:power_count] > 0))
     solver.set_semi_continuous(cols, minimum[cols], lp.col_upper[cols], on=True)
+    solver.set_time_limit(budget_s)
     attempt = solver.solve()
     solver.set_semi_continuous(cols, minimum[cols], lp.col_upper[cols], on=False)
-    if attempt.solution is None:
+    if attempt.solution is None or attempt.outcome is not SolverOutcome.OPTIMAL:
         return None
     exact = attempt.solution[:power_count].copy()
     exact[fractional_columns(data, exact)] = 0.0  # semi-continuous within tolerance only

@@ -1,0 +1,1 @@
+"""Benchmarks, run by hand (see the README): figures to read, not tests to pass."""
