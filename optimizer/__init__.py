@@ -5,8 +5,18 @@ Nothing here reads a clock, a setting, a store or a socket.
 """
 
 from optimizer.allocate import Allocator, allocate
+from optimizer.fallback_limits import fallback_limits
 from optimizer.options import OptimizerOptions, Weights
 from optimizer.planner import plan
 from optimizer.simulate import SimulationResult, simulate
 
-__all__ = ["Allocator", "OptimizerOptions", "SimulationResult", "Weights", "allocate", "plan", "simulate"]
+__all__ = [
+    "Allocator",
+    "OptimizerOptions",
+    "SimulationResult",
+    "Weights",
+    "allocate",
+    "fallback_limits",
+    "plan",
+    "simulate",
+]
