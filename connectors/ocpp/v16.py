@@ -1,6 +1,8 @@
 """OCPP 1.6-J handlers: each translates its request into domain events and answers at once.
 
-Id tags are judged by the handler's `authorize` (by default every one is accepted).
+Id tags are judged by the handler's `authorize` (by default every one is accepted). DataTransfer is
+answered UnknownVendorId (we speak no vendor extension); firmware and diagnostics status
+notifications are logged, as nothing in smart charging depends on them.
 Transaction ids are integers, as 1.6 wants; the connector of each transaction is remembered (across
 reconnections) to name the gun of its StopTransaction, which does not say it.
 """
@@ -113,3 +115,18 @@ class V16Station(StationHandler, V16ChargePoint):
     def on_meter_values(self, **fields: Any) -> Any:
         self.publish_samples(samples_from_v16(wire(fields), self.station_id, received_at=self.clock()))
         return call_result.MeterValues()
+
+    @on("DataTransfer")
+    def on_data_transfer(self, vendor_id: str, **extra: Any) -> Any:
+        LOGGER.info("%s: DataTransfer from vendor %r, message %r", self.station_id, vendor_id, extra.get("message_id"))
+        return call_result.DataTransfer(status="UnknownVendorId")
+
+    @on("FirmwareStatusNotification")
+    def on_firmware_status_notification(self, status: str) -> Any:
+        LOGGER.info("%s: firmware %s", self.station_id, status)
+        return call_result.FirmwareStatusNotification()
+
+    @on("DiagnosticsStatusNotification")
+    def on_diagnostics_status_notification(self, status: str) -> Any:
+        LOGGER.info("%s: diagnostics %s", self.station_id, status)
+        return call_result.DiagnosticsStatusNotification()

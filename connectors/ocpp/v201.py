@@ -1,6 +1,10 @@
 """OCPP 2.0.1 handlers: each translates its request into domain events and answers at once.
 
-Id tokens are judged by the handler's `authorize` (by default every one is accepted). A
+Id tokens are judged by the handler's `authorize` (by default every one is accepted).
+NotifyChargingLimit (a limit set on the station by someone else: an EMS, the grid operator) is
+logged as a warning, the charging limit it reports is not yet taken into the plan; reports
+(NotifyReport, ReportChargingProfiles), security events, firmware status and DataTransfer are
+logged and acknowledged. A
 TransactionEvent names its EVSE in its first message only: the EVSE of each transaction is
 remembered from there (across reconnections), to name the gun of later ones.
 """
@@ -115,3 +119,47 @@ class V201Station(StationHandler, V201ChargePoint):
         if needs is not None:
             self.sink.publish(needs)
         return call_result.NotifyEVChargingNeeds(status="Accepted")
+
+    @on("NotifyChargingLimit")
+    def on_notify_charging_limit(self, charging_limit: dict[str, Any], **extra: Any) -> Any:
+        LOGGER.warning(
+            "%s: EVSE %s is limited by %s (grid critical: %s); that limit is not taken into the plan",
+            self.station_id,
+            extra.get("evse_id", "all"),
+            charging_limit.get("charging_limit_source"),
+            charging_limit.get("is_grid_critical", False),
+        )
+        return call_result.NotifyChargingLimit()
+
+    @on("ReportChargingProfiles")
+    def on_report_charging_profiles(self, request_id: int, evse_id: int, charging_profile: list[Any], **_: Any) -> Any:
+        LOGGER.info("%s: EVSE %s holds %d charging profile(s)", self.station_id, evse_id, len(charging_profile))
+        return call_result.ReportChargingProfiles()
+
+    @on("NotifyReport")
+    def on_notify_report(self, request_id: int, seq_no: int, **extra: Any) -> Any:
+        LOGGER.info(
+            "%s: report %s part %s (%d entries)", self.station_id, request_id, seq_no, len(extra.get("report_data", []))
+        )
+        return call_result.NotifyReport()
+
+    @on("SecurityEventNotification")
+    def on_security_event_notification(self, **fields: Any) -> Any:
+        LOGGER.warning(
+            "%s: security event %s at %s %s",
+            self.station_id,
+            fields.get("type"),
+            fields.get("timestamp"),
+            fields.get("tech_info", ""),
+        )
+        return call_result.SecurityEventNotification()
+
+    @on("FirmwareStatusNotification")
+    def on_firmware_status_notification(self, status: str, **_: Any) -> Any:
+        LOGGER.info("%s: firmware %s", self.station_id, status)
+        return call_result.FirmwareStatusNotification()
+
+    @on("DataTransfer")
+    def on_data_transfer(self, vendor_id: str, **extra: Any) -> Any:
+        LOGGER.info("%s: DataTransfer from vendor %r, message %r", self.station_id, vendor_id, extra.get("message_id"))
+        return call_result.DataTransfer(status="UnknownVendorId")

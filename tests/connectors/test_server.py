@@ -392,3 +392,54 @@ def test_id_tokens_are_judged_by_the_authorizer_given() -> None:
                 assert json.loads(await websocket.recv())[2] == {"idTokenInfo": {"status": "Invalid"}}
 
     run(scenario())
+
+
+REPORT_PROFILES = {
+    "requestId": 1,
+    "chargingLimitSource": "CSO",
+    "evseId": 1,
+    "chargingProfile": [
+        {
+            "id": 1,
+            "stackLevel": 0,
+            "chargingProfilePurpose": "TxDefaultProfile",
+            "chargingProfileKind": "Absolute",
+            "chargingSchedule": [
+                {"id": 1, "chargingRateUnit": "A", "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 16}]}
+            ],
+        }
+    ],
+}
+NOTICES = {
+    "1.6": [
+        ("DataTransfer", {"vendorId": "com.example", "messageId": "x"}, {"status": "UnknownVendorId"}),
+        ("FirmwareStatusNotification", {"status": "Downloaded"}, {}),
+        ("DiagnosticsStatusNotification", {"status": "Uploaded"}, {}),
+    ],
+    "2.0.1": [
+        ("DataTransfer", {"vendorId": "com.example"}, {"status": "UnknownVendorId"}),
+        ("FirmwareStatusNotification", {"status": "Installed"}, {}),
+        ("NotifyChargingLimit", {"evseId": 1, "chargingLimit": {"chargingLimitSource": "EMS"}}, {}),
+        ("ReportChargingProfiles", REPORT_PROFILES, {}),
+        ("NotifyReport", {"requestId": 1, "generatedAt": "2026-01-01T00:00:00Z", "seqNo": 0}, {}),
+        ("SecurityEventNotification", {"type": "SettingSystemTime", "timestamp": "2026-01-01T00:00:00Z"}, {}),
+    ],
+}
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_notices_a_station_sends_are_answered_and_logged(version: str, caplog: pytest.LogCaptureFixture) -> None:
+    async def scenario() -> None:
+        protocols = [Subprotocol(f"ocpp{version}")]
+        async with endpoint() as server, connect(server.url("CP1"), subprotocols=protocols) as websocket:
+            for number, (action, payload, answer) in enumerate(NOTICES[version]):
+                await websocket.send(json.dumps([2, f"n{number}", action, payload]))
+                reply = json.loads(await websocket.recv())
+                assert reply == [3, f"n{number}", answer], action
+
+    with caplog.at_level(logging.INFO, logger="connectors.ocpp"):
+        run(scenario())
+    assert "com.example" in caplog.text
+    if version == "2.0.1":
+        assert "limited by EMS" in caplog.text
+        assert "security event SettingSystemTime" in caplog.text
