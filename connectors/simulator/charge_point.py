@@ -7,8 +7,10 @@ meter every `meter_interval_s`: the car draws min(its maximum, the limit its pro
 authenticate with a password (basic auth, security profile 1) and connect over TLS (`wss://`).
 
 It answers SetChargingProfile, GetCompositeSchedule and ClearChargingProfile from that store,
-rejecting what a real station with its capabilities would. One EVSE; enough for the tests and
-the demo, several of these make a site.
+rejecting what a real station with its capabilities would. One EVSE by default; given a site's
+`guns` of one station, one EVSE per gun, cars plugging in and out of each (`start_transaction`
+with an `ev`, `unplug`), and a station max profile shared among the EVSEs that charge at once.
+`speed` (simulated seconds per real second) makes each meter interval count that much energy.
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ import contextlib
 import logging
 import ssl
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from ocpp.charge_point import snake_to_camel_case  # type: ignore[import-untyped]
 from ocpp.routing import on  # type: ignore[import-untyped]
@@ -33,6 +35,7 @@ from ocpp.v201 import ChargePoint as V201ChargePoint  # type: ignore[import-unty
 from ocpp.v201 import call as call201
 from ocpp.v201 import call_result as result201
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 from connectors.ocpp.parsing import OcppVersion, to_iso
@@ -46,7 +49,7 @@ from connectors.simulator.requests import (
     schedule_from_v201,
     variables_answer_v201,
 )
-from models import ChargingLimitSchedule, RateUnit, StationCapabilities
+from models import ChargingLimitSchedule, Gun, RateUnit, StationCapabilities
 from models.units import WATTS_PER_KW
 
 LOGGER = logging.getLogger(__name__)
@@ -55,27 +58,78 @@ WH_PER_KWH = 1000.0
 
 @dataclass
 class SimulatedEv:
-    """The car: it draws up to `max_power_kw` and counts what it got."""
+    """The car: it draws up to `max_power_kw` and counts what it got.
+
+    With a battery (`battery_kwh` and a state of charge `soc`, 0..1) it tapers above
+    `TAPER_FROM_SOC` down to `TAPER_FLOOR` of its maximum, and is full at `target_soc`.
+    """
+
+    TAPER_FROM_SOC: ClassVar[float] = 0.8
+    TAPER_FLOOR: ClassVar[float] = 0.3
 
     max_power_kw: float = 11.0
     energy_kwh: float = 0.0
+    battery_kwh: float | None = None
+    soc: float | None = None
+    target_soc: float = 1.0
+
+    def acceptance_kw(self) -> float:
+        """What the car takes with no limit: its maximum, tapered near full, 0 when full."""
+        if self.soc is None:
+            return self.max_power_kw
+        if self.full:
+            return 0.0
+        if self.soc < self.TAPER_FROM_SOC:
+            return self.max_power_kw
+        into_taper = (self.soc - self.TAPER_FROM_SOC) / (1.0 - self.TAPER_FROM_SOC)
+        return self.max_power_kw * (1.0 - (1.0 - self.TAPER_FLOOR) * into_taper)
 
     def draw_kw(self, limit_w: float | None) -> float:
         """What the car draws under a limit in W (None: no limit)."""
         if limit_w is None:
-            return self.max_power_kw
-        return max(0.0, min(self.max_power_kw, limit_w / WATTS_PER_KW))
+            return self.acceptance_kw()
+        return max(0.0, min(self.acceptance_kw(), limit_w / WATTS_PER_KW))
+
+    @property
+    def full(self) -> bool:
+        return self.soc is not None and self.soc >= self.target_soc
+
+    def room_kwh(self) -> float | None:
+        """Energy until full (None: no battery, no end)."""
+        if self.soc is None or self.battery_kwh is None:
+            return None
+        return max(0.0, (self.target_soc - self.soc) * self.battery_kwh)
+
+    def charge(self, energy_kwh: float) -> None:
+        self.energy_kwh += energy_kwh
+        if self.soc is not None and self.battery_kwh:
+            self.soc = min(1.0, self.soc + energy_kwh / self.battery_kwh)
+
+
+@dataclass
+class SimulatedEvse:
+    """One EVSE of a simulated station: its car (if plugged), transaction and meter."""
+
+    evse_id: int
+    phases: int
+    max_power_kw: float | None = None
+    ev: SimulatedEv | None = None
+    transaction_id: str | None = None
+    register_kwh: float = 0.0
+    power_kw: float = 0.0
 
 
 class _Station:
-    """What both versions' clients share: the store, the EV, the meter."""
+    """What both versions' clients share: the store, the EVSEs, the clock."""
 
-    def __init__(self, store: ProfileStore, ev: SimulatedEv, clock: Callable[[], datetime]) -> None:
+    def __init__(self, store: ProfileStore, evses: dict[int, SimulatedEvse], clock: Callable[[], datetime]) -> None:
         self.store = store
-        self.ev = ev
+        self.evses = evses
         self.clock = clock
-        self.register_kwh = 0.0
-        self.power_kw = 0.0
+
+    @property
+    def power_kw(self) -> float:
+        return sum(evse.power_kw for evse in self.evses.values())
 
     def install(self, evse_id: int, read: Callable[[], ChargingLimitSchedule]) -> str:
         try:
@@ -87,6 +141,22 @@ class _Station:
         if not verdict.accepted:
             LOGGER.info("simulator: profile %s rejected: %s", schedule.profile_id, verdict.reason)
         return "Accepted" if verdict.accepted else "Rejected"
+
+    def draws_kw(self, now: datetime, *, obey: bool) -> dict[int, float]:
+        """What each charging EVSE's car draws now: min(car, EVSE rating, its limit), and together
+        no more than the station's max profile (shared in proportion when it binds)."""
+        draws: dict[int, float] = {}
+        for evse in self.evses.values():
+            if evse.transaction_id is None or evse.ev is None:
+                continue
+            power_kw = evse.ev.draw_kw(self.store.limit_at(evse.evse_id, now) if obey else None)
+            draws[evse.evse_id] = min(power_kw, evse.max_power_kw) if evse.max_power_kw is not None else power_kw
+        cap_w = self.store.limit_at(0, now) if obey and len(draws) > 1 else None
+        total_kw = sum(draws.values())
+        if cap_w is not None and total_kw * WATTS_PER_KW > cap_w:
+            share = cap_w / WATTS_PER_KW / total_kw
+            draws = {evse_id: power_kw * share for evse_id, power_kw in draws.items()}
+        return draws
 
 
 class _V16Client(V16ChargePoint):
@@ -163,10 +233,12 @@ def _snake(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 class SimulatedChargePoint:
-    """One simulated station with one EVSE and one car, connected to `url`.
+    """One simulated station connected to `url`: one EVSE and one car, or one EVSE per gun of `guns`.
 
-    `await start()` connects, boots and starts charging; `await stop()` ends the transaction and
-    disconnects. `samples_sent` counts meter reports; `power_kw` is what the car draws now.
+    `await start()` connects, boots and starts charging on the first EVSE; `await stop()` ends the
+    transactions and disconnects. `await connect()` only connects and boots: cars then come with
+    `start_transaction(evse_id=..., ev=...)` and go with `unplug(evse_id)`. `samples_sent` counts
+    meter reports; `power_kw` is what the station's cars draw now.
     """
 
     def __init__(
@@ -183,25 +255,36 @@ class SimulatedChargePoint:
         obeys_profiles: bool = True,
         password: str | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        guns: Sequence[Gun] = (),
+        speed: float = 1.0,
     ) -> None:
-        """`password`: sent as basic auth with the station id as user; `ssl_context`: for a wss:// url."""
+        """`password`: sent as basic auth with the station id as user; `ssl_context`: for a wss:// url.
+        `guns`: this station's guns (EVSE ids, phases, ratings; default one 3-phase EVSE of `phases`);
+        `ev` is the car of the first EVSE. `speed`: simulated seconds per real second of `clock`."""
         self.station_id = station_id
         self.obeys_profiles = obeys_profiles
         self.password = password
         self.ssl_context = ssl_context
         self.url = url
         self.version = version
-        self.evse_id = 1
         self.meter_interval_s = meter_interval_s
+        self.speed = speed
         capabilities = capabilities or StationCapabilities(
             ocpp_version=version, max_periods_per_schedule=24, max_stack_level=8
         )
-        self.station = _Station(ProfileStore(capabilities, {self.evse_id: phases}), ev or SimulatedEv(), clock)
-        self.transaction_id: str | None = None
+        evses = {
+            gun.evse_id: SimulatedEvse(gun.evse_id, gun.phases, max_power_kw=gun.max_power_kw)
+            for gun in sorted(guns, key=lambda gun: gun.evse_id)
+        } or {1: SimulatedEvse(1, phases)}
+        self.evse_id = next(iter(evses))
+        evses[self.evse_id].ev = ev or SimulatedEv()
+        evse_phases = {evse_id: evse.phases for evse_id, evse in evses.items()}
+        self.station = _Station(ProfileStore(capabilities, evse_phases), evses, clock)
         self.samples_sent = 0
         self._connection: ClientConnection | None = None
         self._client: Any = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._receive_task: asyncio.Task[None] | None = None
+        self._meter_task: asyncio.Task[None] | None = None
         self._seq_no = 0
         self._stopping = asyncio.Event()
 
@@ -213,8 +296,54 @@ class SimulatedChargePoint:
     def power_kw(self) -> float:
         return self.station.power_kw
 
+    @property
+    def evses(self) -> dict[int, SimulatedEvse]:
+        return self.station.evses
+
+    @property
+    def transaction_id(self) -> str | None:
+        """The transaction running on the first EVSE."""
+        return self.evses[self.evse_id].transaction_id
+
+    @property
+    def connected(self) -> bool:
+        return self._receive_task is not None and not self._receive_task.done()
+
     async def start(self) -> None:
         """Connect, boot, report available, start a transaction and begin the meter reports."""
+        await self._open()
+        await self.start_transaction()
+        self._start_metering()
+
+    async def connect(self) -> None:
+        """Connect and boot; report each EVSE Available, or Charging where a transaction runs on
+        from an earlier connection; begin the meter reports of the EVSEs that charge."""
+        await self._open()
+        self._start_metering()
+
+    async def wait_disconnected(self) -> None:
+        """Return when the connection closed (at once when there is none)."""
+        if self._receive_task is not None:
+            await asyncio.shield(self._receive_task)
+
+    async def stop(self) -> None:
+        """End the transactions and disconnect; a meter report under way is answered first."""
+        self._stopping.set()
+        if self._meter_task is not None:
+            with contextlib.suppress(Exception):
+                await self._meter_task
+        for evse_id in self.evses:
+            with contextlib.suppress(Exception):
+                await self.stop_transaction(evse_id=evse_id)
+        if self._connection is not None:
+            await self._connection.close()
+        if self._receive_task is not None:
+            self._receive_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._receive_task
+        self._meter_task = self._receive_task = None
+
+    async def _open(self) -> None:
         subprotocol = Subprotocol(f"ocpp{self.version}")
         headers = {}
         if self.password is not None:
@@ -226,27 +355,20 @@ class SimulatedChargePoint:
         client_class = _V16Client if self.version == "1.6" else _V201Client
         self._client = client_class(self.station_id, self._connection, response_timeout=5)
         self._client.station = self.station
-        self._tasks.append(asyncio.create_task(self._receive(), name=f"sim {self.station_id} receive"))
-        await self.boot()
-        await self.report_status("Available")
-        await self.start_transaction()
-        self._tasks.append(asyncio.create_task(self._meter_loop(), name=f"sim {self.station_id} meter"))
-
-    async def stop(self) -> None:
-        """End the transaction and disconnect; a meter report under way is answered first."""
-        self._stopping.set()
-        for task in self._tasks[1:]:
-            with contextlib.suppress(Exception):
-                await task
-        with contextlib.suppress(Exception):
-            await self.stop_transaction()
-        if self._connection is not None:
+        self._receive_task = asyncio.create_task(self._receive(), name=f"sim {self.station_id} receive")
+        try:
+            await self.boot()
+            for evse in self.evses.values():
+                status = "Available" if evse.transaction_id is None else "Charging"
+                await self.report_status(status, evse_id=evse.evse_id)
+        except BaseException:
             await self._connection.close()
-        for task in self._tasks[:1]:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
+            raise
+
+    def _start_metering(self) -> None:
+        if self._meter_task is not None:
+            self._meter_task.cancel()  # the previous connection's, if it has not noticed the close yet
+        self._meter_task = asyncio.create_task(self._meter_loop(), name=f"sim {self.station_id} meter")
 
     async def _receive(self) -> None:
         with contextlib.suppress(Exception):  # the connection closed: the simulator is done
@@ -264,56 +386,69 @@ class SimulatedChargePoint:
             station = {"model": "sim", "vendor_name": "gridcharge"}
             await self.call(call201.BootNotification(charging_station=station, reason="PowerUp"))
 
-    async def report_status(self, status: str) -> None:
-        """`status` as 1.6 names it (Available, Preparing, Charging, ...); 2.0.1 gets its connector status."""
+    async def report_status(self, status: str, *, evse_id: int | None = None) -> None:
+        """`status` as 1.6 names it (Available, Preparing, Charging, ...); 2.0.1 gets its connector status.
+
+        `evse_id`: default the first EVSE."""
+        evse_id = self.evse_id if evse_id is None else evse_id
         if self.version == "1.6":
-            await self.call(call16.StatusNotification(connector_id=self.evse_id, error_code="NoError", status=status))
+            await self.call(call16.StatusNotification(connector_id=evse_id, error_code="NoError", status=status))
         else:
             connector_status = "Available" if status == "Available" else "Occupied"
             await self.call(
                 call201.StatusNotification(
-                    timestamp=self._now(), connector_status=connector_status, evse_id=self.evse_id, connector_id=1
+                    timestamp=self._now(), connector_status=connector_status, evse_id=evse_id, connector_id=1
                 )
             )
 
-    async def start_transaction(self, id_tag: str = "SIMCAR") -> None:
+    async def start_transaction(
+        self, id_tag: str = "SIMCAR", *, evse_id: int | None = None, ev: SimulatedEv | None = None
+    ) -> None:
+        """A car plugs in on `evse_id` (default the first EVSE): `ev`, or the one already there."""
+        evse = self.evses[self.evse_id if evse_id is None else evse_id]
+        if ev is not None:
+            evse.ev = ev
         now = self.station.clock()
-        await self.report_status("Preparing")
+        await self.report_status("Preparing", evse_id=evse.evse_id)
         if self.version == "1.6":
             answer = await self.call(
                 call16.StartTransaction(
-                    connector_id=self.evse_id,
+                    connector_id=evse.evse_id,
                     id_tag=id_tag,
-                    meter_start=round(self.station.register_kwh * WH_PER_KWH),
+                    meter_start=round(evse.register_kwh * WH_PER_KWH),
                     timestamp=to_iso(now),
                 )
             )
-            self.transaction_id = str(answer.transaction_id)
+            transaction_id = str(answer.transaction_id)
         else:
-            self.transaction_id = uuid.uuid4().hex[:20]
+            transaction_id = uuid.uuid4().hex[:20]
             await self.call(
                 call201.TransactionEvent(
                     event_type="Started",
                     timestamp=to_iso(now),
                     trigger_reason="CablePluggedIn",
                     seq_no=self._next_seq_no(),
-                    transaction_info={"transaction_id": self.transaction_id, "charging_state": "EVConnected"},
-                    evse={"id": self.evse_id, "connector_id": 1},
+                    transaction_info={"transaction_id": transaction_id, "charging_state": "EVConnected"},
+                    evse={"id": evse.evse_id, "connector_id": 1},
                     id_token={"id_token": id_tag, "type": "Local"},
                 )
             )
-        self.store.start_transaction(self.evse_id, self.transaction_id, now)
-        await self.report_status("Charging")
+        evse.transaction_id = transaction_id
+        self.store.start_transaction(evse.evse_id, transaction_id, now)
+        await self.report_status("Charging", evse_id=evse.evse_id)
 
-    async def stop_transaction(self) -> None:
-        if self.transaction_id is None:
+    async def stop_transaction(self, *, evse_id: int | None = None) -> None:
+        """End the transaction on `evse_id` (default the first EVSE), if one runs."""
+        evse = self.evses[self.evse_id if evse_id is None else evse_id]
+        if evse.transaction_id is None:
             return
-        transaction_id, self.transaction_id = self.transaction_id, None
-        self.store.end_transaction(self.evse_id)
+        transaction_id, evse.transaction_id = evse.transaction_id, None
+        evse.power_kw = 0.0
+        self.store.end_transaction(evse.evse_id)
         if self.version == "1.6":
             await self.call(
                 call16.StopTransaction(
-                    meter_stop=round(self.station.register_kwh * WH_PER_KWH),
+                    meter_stop=round(evse.register_kwh * WH_PER_KWH),
                     timestamp=self._now(),
                     transaction_id=int(transaction_id),
                     reason="EVDisconnected",
@@ -330,16 +465,32 @@ class SimulatedChargePoint:
                 )
             )
 
+    async def unplug(self, evse_id: int) -> None:
+        """The car on `evse_id` leaves: its transaction ends and the EVSE is Available again."""
+        await self.stop_transaction(evse_id=evse_id)
+        self.evses[evse_id].ev = None
+        await self.report_status("Available", evse_id=evse_id)
+
     async def send_meter_values(self) -> None:
-        """Draw for the interval under the limit in force now and report power and register."""
+        """Draw for the interval under the limits in force now and report each charging EVSE's
+        power and register; the interval counts `speed` times its length in energy."""
         now = self.station.clock()
-        limit_w = self.store.limit_at(self.evse_id, now) if self.obeys_profiles else None
-        power_kw = self.station.ev.draw_kw(limit_w)
-        self.station.power_kw = power_kw
-        energy_kwh = power_kw * self.meter_interval_s / 3600
-        self.station.register_kwh += energy_kwh
-        self.station.ev.energy_kwh += energy_kwh
-        power_w, register_wh = round(power_kw * WATTS_PER_KW, 1), round(self.station.register_kwh * WH_PER_KWH, 1)
+        draws = self.station.draws_kw(now, obey=self.obeys_profiles)
+        for evse_id, power_kw in draws.items():
+            evse = self.evses[evse_id]
+            assert evse.ev is not None  # `draws_kw` only draws for EVSEs with a car
+            energy_kwh = power_kw * self.meter_interval_s * self.speed / 3600
+            room_kwh = evse.ev.room_kwh()
+            if room_kwh is not None:
+                energy_kwh = min(energy_kwh, room_kwh)
+            evse.power_kw = power_kw
+            evse.register_kwh += energy_kwh
+            evse.ev.charge(energy_kwh)
+            await self._send_meter_value(evse, now)
+            self.samples_sent += 1
+
+    async def _send_meter_value(self, evse: SimulatedEvse, now: datetime) -> None:
+        power_w, register_wh = round(evse.power_kw * WATTS_PER_KW, 1), round(evse.register_kwh * WH_PER_KWH, 1)
         sampled: list[dict[str, Any]]
         if self.version == "1.6":
             sampled = [
@@ -348,8 +499,8 @@ class SimulatedChargePoint:
             ]
             await self.call(
                 call16.MeterValues(
-                    connector_id=self.evse_id,
-                    transaction_id=int(self.transaction_id) if self.transaction_id else None,
+                    connector_id=evse.evse_id,
+                    transaction_id=int(evse.transaction_id) if evse.transaction_id else None,
                     meter_value=[{"timestamp": to_iso(now), "sampledValue": sampled}],
                 )
             )
@@ -364,17 +515,21 @@ class SimulatedChargePoint:
                     timestamp=to_iso(now),
                     trigger_reason="MeterValuePeriodic",
                     seq_no=self._next_seq_no(),
-                    transaction_info={"transaction_id": self.transaction_id, "charging_state": "Charging"},
+                    transaction_info={"transaction_id": evse.transaction_id, "charging_state": "Charging"},
                     meter_value=[{"timestamp": to_iso(now), "sampledValue": sampled}],
                 )
             )
-        self.samples_sent += 1
 
     async def _meter_loop(self) -> None:
-        while self.transaction_id is not None and not self._stopping.is_set():
-            await self.send_meter_values()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), self.meter_interval_s)
+        """Report every `meter_interval_s` until stopped or disconnected."""
+        with contextlib.suppress(ConnectionClosed):
+            while not self._stopping.is_set():
+                try:
+                    await self.send_meter_values()
+                except TimeoutError:
+                    LOGGER.info("simulator %s: a meter report got no answer", self.station_id)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self.meter_interval_s)
 
     def _now(self) -> str:
         return to_iso(self.station.clock())
