@@ -52,5 +52,5 @@ class OptimizerOptions:
     shortfall_segments: int = 4
     fairness_segments: int = 8
     repair_rounds: int = 6
-    milp_max_columns: int = 600
+    milp_max_columns: int = 200
     milp_time_limit_s: float = 0.25
