@@ -1,7 +1,10 @@
-"""`gridcharge` command line: the planner's `plan` for now; the service's commands join later."""
+"""`gridcharge` command line: the planner's `plan` and the service's `serve`."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from connectors.settings import Settings
 from models import Allocation, Site
 from optimizer import plan as plan_allocation
 
@@ -82,3 +86,78 @@ def _print(allocation: Allocation, site: Site, out: Path) -> None:
     for warning in allocation.warnings:
         console.print(f"[yellow]warning:[/] {warning}")
     console.print(f"plan written to {out} (kW per gun per step)")
+
+
+@app.command()
+def fleet(
+    url: Annotated[str, typer.Option(help="The CSMS's OCPP path; each station's id is appended.")] = (
+        "ws://127.0.0.1:9000/ocpp/"
+    ),
+    site: Annotated[Path | None, typer.Option(help="Site YAML/JSON: one station per station id of its guns.")] = None,
+    stations: Annotated[int, typer.Option(min=1, help="Without --site: this many one-gun 22 kW stations.")] = 10,
+    speed: Annotated[float, typer.Option(min=0.001, help="Simulated seconds per real second.")] = 60.0,
+    duration: Annotated[
+        float | None, typer.Option(min=0, help="Real seconds to run; default until the day's last car left.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the cars' arrival plan and of the versions.")] = 0,
+    v201_share: Annotated[float, typer.Option(min=0, max=1, help="Share of stations speaking OCPP 2.0.1.")] = 0.5,
+    meter_interval: Annotated[float, typer.Option(min=1, help="Simulated seconds between meter reports.")] = 60.0,
+    quiet: Annotated[bool, typer.Option(help="Print only the summary, not a line per event.")] = False,
+) -> None:
+    """Connect a simulated fleet to a running CSMS: cars arriving over a compressed working day."""
+    import asyncio
+    import contextlib
+
+    from connectors.simulator.fleet import Fleet, FleetEvent, simple_site
+
+    the_site = Site.from_yaml(site) if site is not None else simple_site(stations)
+
+    def show(event: FleetEvent) -> None:
+        if not quiet:
+            typer.echo(str(event))
+
+    async def drive() -> Fleet:
+        simulated = Fleet(
+            the_site, url, seed=seed, speed=speed, v201_share=v201_share, meter_interval_s=meter_interval, on_event=show
+        )
+        async with simulated:
+            typer.echo(f"fleet of {len(simulated.stations)} stations, {len(simulated.visits)} cars planned")
+            await simulated.run_for(duration)
+        return simulated
+
+    with contextlib.suppress(KeyboardInterrupt):
+        done = asyncio.run(drive())
+        totals = done.totals
+        typer.echo(
+            f"{totals.arrivals} cars came, {totals.departures} left ({totals.full} full) with "
+            f"{totals.energy_kwh:.1f} kWh; {totals.failures} failed calls; simulated day reached {done.day_time()}"
+        )
+
+
+@app.command()
+def serve(
+    config: Annotated[Path | None, typer.Option("--config", help="Site YAML file (GRIDCHARGE_SITE_FILE).")] = None,
+) -> None:
+    """Run the service: OCPP endpoint, REST API and scheduler, until SIGINT or SIGTERM.
+
+    Every other setting comes from GRIDCHARGE_* environment variables (see the README).
+    """
+    settings = Settings() if config is None else Settings(site_file=config)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    asyncio.run(_serve(settings))
+
+
+async def _serve(settings: Settings) -> None:
+    from connectors.app import running_service  # uvicorn and the API: only when serving
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signal_number, stop.set)
+    async with running_service(settings) as running:
+        Console().print(
+            f"gridcharge serving: OCPP on port {running.ocpp_port}, REST API docs at {running.docs_url}; Ctrl+C stops"
+        )
+        await stop.wait()
+

@@ -1,0 +1,152 @@
+"""Fallback limits: what each station holds for when nobody steers it, within every limit of its site.
+
+`optimizer.fallback_limits` gives each gun of a site a limit such that all of them together fit
+every node of the tree for the next `hold`. They reach the stations in two ways:
+
+- at boot, through the OCPP server's `BootLimitsPolicy` (`Failsafe.boot_limits`): a tx default on
+  EVSE 0 at the smallest fallback of the station's guns, which every gun then holds;
+- where a station's guns have different fallbacks, each gun's own tx default on its EVSE (it wins
+  over EVSE 0's), sent by the service (`per_gun_defaults`).
+
+No station cap is sent: a cap at the sum of the fallbacks would also cap the plans, which may give
+one gun more while another draws less. Plans themselves run for a bounded time only (see `push`),
+so a station left alone returns to its tx defaults.
+
+Every gun of the site counts, connected or not: a station that lost its connection keeps drawing
+on the fallback it holds. They are recomputed at every run (a limit series may start) and when a
+site changes, and sent again to the stations whose fallback moved.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from connectors.ocpp.fallback import BootLimits
+from connectors.ocpp.profiles import profile_for_gun
+from connectors.ocpp.server import StationRegistry
+from models import Gun, LimitSeries, ProfilePurpose, Site, SnapshotError, StationCapabilities
+from optimizer.fallback_limits import FallbackLimits, fallback_limits
+
+LOGGER = logging.getLogger(__name__)
+CHANGE_KW = 0.05
+"""A fallback that moved by less is not sent again (OCPP carries 0.1 A / 0.1 W)."""
+
+
+class Failsafe:
+    """The fallback limits of every site, and the stations they concern."""
+
+    def __init__(self, hold: timedelta = timedelta(hours=24)) -> None:
+        self.hold = hold
+        self._limits: dict[str, FallbackLimits] = {}
+        self._site_of_station: dict[str, Site] = {}
+
+    def update(self, site: Site, limit_series: dict[str, LimitSeries], now: datetime) -> set[str]:
+        """Recompute a site's fallbacks; the ids of the stations whose fallback changed."""
+        previous = self._limits.get(site.id)
+        try:
+            limits = fallback_limits(site, limit_series=limit_series, now=now, hold=self.hold)
+        except (SnapshotError, ValueError) as error:  # a series for a node gone: the runs say it too
+            LOGGER.warning("site %s: fallback limits kept as they were: %s", site.id, error)
+            return set()
+        self._limits[site.id] = limits
+        for gun in site.guns().values():
+            self._site_of_station[gun.station_id] = site
+        changed = {
+            site.guns()[gun_id].station_id
+            for gun_id, limit_kw in limits.kw.items()
+            if previous is None or abs(previous.kw.get(gun_id, -1.0) - limit_kw) >= CHANGE_KW
+        }
+        return changed
+
+    def forget_site(self, site_id: str) -> None:
+        self._limits.pop(site_id, None)
+        for station_id in [key for key, site in self._site_of_station.items() if site.id == site_id]:
+            del self._site_of_station[station_id]
+
+    def gun_kw(self, gun_id: str) -> float | None:
+        """A gun's fallback limit in kW; None for a gun of no known site."""
+        for limits in self._limits.values():
+            if gun_id in limits.kw:
+                return limits.kw[gun_id]
+        return None
+
+    def _station_guns(self, station_id: str) -> tuple[list[Gun], FallbackLimits] | None:
+        site = self._site_of_station.get(station_id)
+        limits = self._limits.get(site.id) if site is not None else None
+        if site is None or limits is None:
+            return None
+        guns = [gun for gun in site.guns().values() if gun.station_id == station_id and gun.id in limits.kw]
+        return (guns, limits) if guns else None
+
+    def boot_limits(self, station_id: str, capabilities: StationCapabilities) -> BootLimits | None:
+        """The `BootLimitsPolicy`: the tx default on EVSE 0, every gun's share at the smallest one."""
+        found = self._station_guns(station_id)
+        if found is None:
+            LOGGER.warning("station %s is in no site: no fallback limit sent", station_id)
+            return None
+        guns, limits = found
+        # amperes from kW on 3 phases would let a single-phase gun draw a third: 1 phase only when all are
+        phases = 3 if any(gun.phases == 3 for gun in guns) else 1
+        return BootLimits(
+            gun_limit_kw=min(limits.kw[gun.id] for gun in guns),
+            phases=phases,
+            voltage_v=max(gun.voltage_v for gun in guns),
+        )
+
+    def per_gun_defaults(self, station_id: str) -> list[tuple[Gun, float]]:
+        """The guns of a station whose fallback is above EVSE 0's tx default, with their own."""
+        found = self._station_guns(station_id)
+        if found is None:
+            return []
+        guns, limits = found
+        floor_kw = min(limits.kw[gun.id] for gun in guns)
+        return [(gun, limits.kw[gun.id]) for gun in guns if limits.kw[gun.id] > floor_kw]
+
+
+class FallbackSender:
+    """Sends the fallbacks to the connected stations: again where they moved, per gun where they differ."""
+
+    def __init__(
+        self,
+        failsafe: Failsafe,
+        registry: StationRegistry,
+        capabilities_of: Callable[[str], StationCapabilities | None],
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.failsafe = failsafe
+        self.registry = registry
+        self.capabilities_of = capabilities_of
+        self.clock = clock
+        self._gun_defaults_sent: dict[str, tuple[int, dict[str, float]]] = {}
+
+    def send(self, site: Site, limit_series: dict[str, LimitSeries]) -> None:
+        """Recompute the site's fallbacks; send them to the connected stations where they moved."""
+        for station_id in self.failsafe.update(site, limit_series, self.clock()):
+            handler = self.registry.get(station_id)
+            if handler is not None:
+                handler.send_boot_limits()  # the policy (`Failsafe.boot_limits`) reads the new ones
+                self._gun_defaults_sent.pop(station_id, None)
+        for station_id in {gun.station_id for gun in site.guns().values()}:
+            self._send_gun_defaults(station_id)
+
+    def _send_gun_defaults(self, station_id: str) -> None:
+        """Each gun's own tx default where it is above the station's (EVSE 0), once per connection."""
+        handler = self.registry.get(station_id)
+        capabilities = self.capabilities_of(station_id)
+        defaults = self.failsafe.per_gun_defaults(station_id)
+        if handler is None or capabilities is None or not capabilities.smart_charging or not defaults:
+            return
+        wanted = {gun.id: limit_kw for gun, limit_kw in defaults}
+        if self._gun_defaults_sent.get(station_id) == (id(handler), wanted):
+            return
+        now = self.clock()
+        for gun, limit_kw in defaults:
+            try:
+                schedule = profile_for_gun([(now, limit_kw)], gun, capabilities, purpose=ProfilePurpose.TX_DEFAULT)
+            except ValueError as error:
+                LOGGER.warning("no fallback profile for %s: %s", gun.id, error)
+                continue
+            handler.commands.set_profile(gun.evse_id, schedule)  # outcomes become events
+        self._gun_defaults_sent[station_id] = (id(handler), wanted)
