@@ -87,6 +87,8 @@ async def running_service(
                 command_timeout_s=settings.ocpp.command_timeout_s,
                 password_hashes={station: digest for station, digest in hashes.items() if digest is not None},
                 require_password=settings.ocpp.require_password,
+                tls_certificate=None if settings.ocpp.tls_certificate is None else str(settings.ocpp.tls_certificate),
+                tls_key=None if settings.ocpp.tls_key is None else str(settings.ocpp.tls_key),
             ),
             clock=clock,
             authorize=_authorizer(settings.authorization_allowlist),

@@ -7,13 +7,13 @@ The site tree itself lives in the YAML site file (`site_file`) and then in the s
 
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
 from pathlib import Path
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from connectors.api.keys import hash_api_key
 from connectors.store.protocol import ApiKeyRecord, Scope
 
 _SCOPES: tuple[Scope, ...] = ("read", "write")
@@ -36,6 +36,10 @@ class OcppSection(BaseModel):
     require_password: bool = Field(
         default=False, description="Refuse stations that have no basic-auth password (security profile 1)."
     )
+    tls_certificate: Path | None = Field(
+        default=None, description="PEM certificate chain; with `tls_key` the endpoint speaks wss:// only (profile 2)."
+    )
+    tls_key: Path | None = Field(default=None, description="PEM private key of `tls_certificate`.")
 
 
 class ApiSection(BaseModel):
@@ -153,11 +157,6 @@ class Settings(BaseSettings):
             scoped: Scope = "read" if scope == "read" else "write"
             records.append(ApiKeyRecord(key_hash=digest, scope=scoped, label="settings"))
         if self.api_key is not None:
-            digest = sha256_hex(self.api_key.get_secret_value())
+            digest = hash_api_key(self.api_key.get_secret_value())
             records.append(ApiKeyRecord(key_hash=digest, scope="write", label="GRIDCHARGE_API_KEY"))
         return records
-
-
-def sha256_hex(key: str) -> str:
-    """The hash an API key is known by (the API's `hash_api_key` computes the same)."""
-    return hashlib.sha256(key.encode()).hexdigest()

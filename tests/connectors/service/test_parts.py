@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 from typer.testing import CliRunner
 
+from connectors.api.keys import hash_api_key
 from connectors.cli import app
 from connectors.push import LOWER_TOLERANCE_A, LOWER_TOLERANCE_KW, Deadband, needs_push
 from connectors.runtime import SolveReason
@@ -22,7 +23,6 @@ from connectors.settings import (
     SchedulerSection,
     SessionDefaults,
     Settings,
-    sha256_hex,
 )
 from connectors.solving import SiteSolver
 from connectors.state import HeldLimit
@@ -45,7 +45,7 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     assert settings.ocpp.port == 9100
     assert settings.scheduler.interval_s == 30.0
     records = {(record.key_hash, record.scope) for record in settings.api_key_records()}
-    assert records == {(digest, "read"), (sha256_hex("demo-key"), "write")}
+    assert records == {(digest, "read"), (hash_api_key("demo-key"), "write")}
     assert "demo-key" not in repr(settings)
 
 
