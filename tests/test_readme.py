@@ -6,12 +6,17 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 import yaml
+from pydantic import BaseModel
 from typer.testing import CliRunner
 
+from connectors.api.app import create_app
 from connectors.cli import app
+from connectors.runtime import Runtime
+from connectors.settings import Settings
 from models import Site
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,3 +53,26 @@ def test_python_example_runs() -> None:
     code = _blocks("python")[0]
     completed = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
     assert completed.returncode == 0, completed.stderr
+
+
+def _setting_variables(model: type[BaseModel], prefix: str = "GRIDCHARGE_") -> list[str]:
+    names = []
+    for name, field in model.model_fields.items():
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            names += _setting_variables(field.annotation, f"{prefix}{name.upper()}__")
+        else:
+            names.append(f"{prefix}{name.upper()}")
+    return names
+
+
+def test_every_setting_is_in_the_readme() -> None:
+    missing = [name for name in _setting_variables(Settings) if f"`{name}`" not in README]
+    assert not missing, f"settings missing from the README's table: {missing}"
+
+
+def test_every_api_path_the_readme_names_exists() -> None:
+    spec_paths = set(create_app(cast(Runtime, None), []).openapi()["paths"])
+    named = set(re.findall(r"(/api/v1/[A-Za-z0-9_{}./-]*[A-Za-z0-9_}])", README)) - {"/api/v1/docs"}
+    assert named, "the README names no API path"
+    unknown = [path for path in named if path not in spec_paths]
+    assert not unknown, f"the README names API paths that do not exist: {unknown}"
