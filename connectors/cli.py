@@ -161,3 +161,31 @@ async def _serve(settings: Settings) -> None:
         )
         await stop.wait()
 
+
+@app.command()
+def demo(
+    speed: Annotated[
+        float,
+        typer.Option(min=1, help="Simulated seconds per real second; 240: a simulated hour in 15 s."),
+    ] = 240.0,
+    duration: Annotated[
+        float | None, typer.Option(min=1, help="Real seconds to run; default: until the day's last car has left.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the cars' arrivals and of the stations' OCPP versions.")] = 0,
+    api_port: Annotated[int, typer.Option(min=0, max=65535, help="REST API port on 127.0.0.1; 0: a free one.")] = 8000,
+    ocpp_port: Annotated[int, typer.Option(min=0, max=65535, help="OCPP port on 127.0.0.1; 0: a free one.")] = 9000,
+    store: Annotated[
+        Path | None, typer.Option(help="SQLite store file to keep; default: a fresh, temporary one.")
+    ] = None,
+    live: Annotated[bool, typer.Option("--live/--no-live", help="Live view, or plain log lines (scripts, CI).")] = True,
+) -> None:
+    """Steer a simulated depot (examples/site.yaml) over a compressed day, live; prints the API docs URL and key.
+
+    The API key is GRIDCHARGE_API_KEY when set, else a new one printed at the start.
+    """
+    from connectors.demo import DemoOptions, run  # the service and the simulator: only for the demo
+
+    options = DemoOptions(
+        speed=speed, duration_s=duration, seed=seed, api_port=api_port, ocpp_port=ocpp_port, store_path=store, live=live
+    )
+    raise typer.Exit(run(options))
