@@ -1,4 +1,4 @@
-"""`gridcharge` command line: the planner's `plan` and the service's `serve`."""
+"""`gridcharge` command line: the planner's `plan`, the service's `serve` and `demo`, a simulated `fleet`."""
 
 from __future__ import annotations
 

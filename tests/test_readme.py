@@ -76,3 +76,13 @@ def test_every_api_path_the_readme_names_exists() -> None:
     assert named, "the README names no API path"
     unknown = [path for path in named if path not in spec_paths]
     assert not unknown, f"the README names API paths that do not exist: {unknown}"
+
+
+def test_the_first_command_ends_in_the_demo_whose_options_the_readme_names() -> None:
+    first = _blocks("bash")[0].strip()
+    assert first.endswith("&& gridcharge demo")
+    result = CliRunner().invoke(app, ["demo", "--help"])
+    assert result.exit_code == 0, result.output
+    for option in ("--speed", "--duration", "--seed", "--api-port", "--ocpp-port", "--store", "--no-live"):
+        assert f"`{option}" in README, option
+        assert option in result.output, option
