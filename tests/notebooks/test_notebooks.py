@@ -17,6 +17,7 @@ TIMEOUT_S = 300
 EXPECTED = {
     "capacity_planning": ("capacity_planning.png", "With the LP, a connection of"),
     "tariff_savings": ("tariff_savings.png", "Planning with the time-of-use prices, the LP cut"),
+    "live_site": ("live_site.png", "On the live site, the measured load was within the grid limit"),
 }
 
 
