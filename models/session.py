@@ -25,6 +25,11 @@ class Session(BaseModel):
     energy_delivered_kwh: float = Field(default=0.0, ge=0)
     observed_power_kw: float | None = Field(default=None, ge=0)
     offered_power_kw: float | None = Field(default=None, ge=0)
+    held_limit_kw: float | None = Field(
+        default=None,
+        ge=0,
+        description="The limit the gun holds now (its station accepted it); the optimizer keeps it among equal plans.",
+    )
     ev_phases: Literal[1, 3] | None = None
     ev_max_power_kw: float | None = Field(default=None, gt=0)
     priority: float = Field(default=1.0, ge=0.01, le=100, description="Weight of a kWh short.")

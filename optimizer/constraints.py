@@ -79,6 +79,44 @@ def define_fairness(data: ProblemData, layout: Layout) -> Rows:
     )
 
 
+def define_share(data: ProblemData, layout: Layout) -> Rows:
+    """share[g]: equal_share[g] <= power_kw[g,0] for guns drawing in the first step.
+
+    `equal_share[g]` is bounded by the gun's share (`ProblemData.share_kw`) and rewarded
+    (objective.py): the reward kinks there, so equal guns under a limit they share get exactly
+    equal first-step power rather than equal to within one fairness segment.
+    """
+    guns, cols = layout.fairness_guns, layout.fairness_power_cols
+    count = len(guns)
+    return Rows(
+        row=np.concatenate([np.arange(count), np.arange(count)]),
+        col=np.concatenate([cols, layout.share_start + np.arange(count)]),
+        value=np.concatenate([-np.ones(count), np.ones(count)]),
+        lower=np.full(count, -np.inf),
+        upper=np.zeros(count),
+        names=[f"share[{data.gun_ids[g]}]" for g in guns],
+    )
+
+
+def define_stability(data: ProblemData, layout: Layout) -> Rows:
+    """stable[g]: power_kw[g,0] - above_held[g] + below_held[g] = held_kw[g] for guns holding a limit.
+
+    The two deviations are penalised (objective.py), so their sum is |power_kw[g,0] - held_kw[g]|
+    at an optimum: among otherwise equal plans, the one closest to what the guns hold wins.
+    """
+    guns, cols = layout.stability_guns, layout.stability_power_cols
+    count = len(guns)
+    above = layout.stability_start + 2 * np.arange(count)
+    return Rows(
+        row=np.tile(np.arange(count), 3),
+        col=np.concatenate([cols, above, above + 1]),
+        value=np.concatenate([np.ones(count), -np.ones(count), np.ones(count)]),
+        lower=data.held_kw[guns].copy(),
+        upper=data.held_kw[guns].copy(),
+        names=[f"stable[{data.gun_ids[g]}]" for g in guns],
+    )
+
+
 def _tree_rows(data: ProblemData, limits: np.ndarray, phase: int | None, family: str) -> Rows:
     """Rows of one family over the tree: (node, step) pairs that are limited and have a column."""
     limited = np.isfinite(limits)

@@ -1,4 +1,9 @@
-"""Where each LP column lives: power first, then shortfall segments, then fairness segments."""
+"""Where each LP column lives: power, shortfall segments, fairness segments, equal shares, stability.
+
+Power first (kW, one per gun and step of its window), then per gun its shortfall segments (kWh),
+then per gun drawing in the first step its fairness segments and its equal-share column (kW), then
+per such gun that holds a limit its two deviations from it (kW above, kW below).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,10 @@ class Layout:
     fairness_segments: int
     fairness_guns: np.ndarray  # guns drawing in the first step
     fairness_power_cols: np.ndarray  # their first-step power column
+    share_start: int  # one column per fairness gun
+    stability_start: int  # two columns (above, below) per stability gun
+    stability_guns: np.ndarray  # fairness guns that hold a limit
+    stability_power_cols: np.ndarray  # their first-step power column
     col_count: int
     step_count: int
 
@@ -27,6 +36,9 @@ class Layout:
         shortfall_start = power_count
         fairness_start = shortfall_start + len(data.sessions) * shortfall_segments
         guns, cols = data.step0_cols()
+        share_start = fairness_start + len(guns) * fairness_segments
+        stability_start = share_start + len(guns)
+        holds = np.isfinite(data.held_kw[guns])
         return cls(
             power_count=power_count,
             shortfall_start=shortfall_start,
@@ -35,6 +47,10 @@ class Layout:
             fairness_segments=fairness_segments,
             fairness_guns=guns,
             fairness_power_cols=cols,
-            col_count=fairness_start + len(guns) * fairness_segments,
+            share_start=share_start,
+            stability_start=stability_start,
+            stability_guns=guns[holds],
+            stability_power_cols=cols[holds],
+            col_count=stability_start + 2 * int(holds.sum()),
             step_count=data.step_count,
         )

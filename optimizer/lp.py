@@ -6,7 +6,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from optimizer.constraints import Rows, define_energy, define_fairness, define_node_phase, define_node_power
+from optimizer.constraints import (
+    Rows,
+    define_energy,
+    define_fairness,
+    define_node_phase,
+    define_node_power,
+    define_share,
+    define_stability,
+)
 from optimizer.layout import Layout
 from optimizer.objective import column_costs
 from optimizer.options import OptimizerOptions
@@ -38,6 +46,8 @@ def assemble(data: ProblemData, options: OptimizerOptions) -> LinearProgram:
         define_node_power(data),
         define_node_phase(data),
         define_fairness(data, layout),
+        define_share(data, layout),
+        define_stability(data, layout),
     ]
     offsets = np.cumsum([0] + [len(rows.lower) for rows in families])
     row = np.concatenate([rows.row + offset for rows, offset in zip(families, offsets, strict=False)])
@@ -50,11 +60,16 @@ def assemble(data: ProblemData, options: OptimizerOptions) -> LinearProgram:
     fairness_upper = np.repeat(
         data.col_upper_kw[layout.fairness_power_cols] / layout.fairness_segments, layout.fairness_segments
     )
+    first_upper = data.col_upper_kw[layout.stability_power_cols]
+    held = data.held_kw[layout.stability_guns]
+    stability_upper = np.column_stack([first_upper, np.maximum(held, first_upper)]).ravel()  # above, below
     return LinearProgram(
         layout=layout,
         cost=column_costs(data, layout, options.weights),
         col_lower=np.zeros(layout.col_count),
-        col_upper=np.concatenate([data.col_upper_kw, shortfall_upper, fairness_upper]),
+        col_upper=np.concatenate(
+            [data.col_upper_kw, shortfall_upper, fairness_upper, data.share_kw[layout.fairness_guns], stability_upper]
+        ),
         row_lower=np.concatenate([rows.lower for rows in families]),
         row_upper=np.concatenate([rows.upper for rows in families]),
         start=start.astype(np.int32),
@@ -71,8 +86,9 @@ def _names(families: list[Rows]) -> list[str]:
 def objective_of(lp: LinearProgram, data: ProblemData, power_kw: np.ndarray) -> float:
     """The objective of any plan (LP, repaired or greedy), with its best shortfall and fairness split.
 
-    Equal to the LP's objective at an optimum: shortfall fills its cheapest segments first and
-    the fairness reward its richest segments first.
+    Equal to the LP's objective at an optimum: shortfall fills its cheapest segments first, the
+    fairness reward its richest segments first, the equal-share reward up to the share, and the
+    deviations from the held limits are |first-step power - held|.
     """
     layout = lp.layout
     shortfall = data.target_kwh - data.planned_kwh(power_kw)
@@ -83,8 +99,13 @@ def objective_of(lp: LinearProgram, data: ProblemData, power_kw: np.ndarray) -> 
     fair_width = data.col_upper_kw[layout.fairness_power_cols] / layout.fairness_segments
     fair_edges = np.arange(layout.fairness_segments)[None, :] * fair_width[:, None]
     fair_fill = np.clip(first_power[:, None] - fair_edges, 0.0, fair_width[:, None]).ravel()
+    share_fill = np.minimum(first_power, data.share_kw[layout.fairness_guns])
+    deviation = power_kw[layout.stability_power_cols] - data.held_kw[layout.stability_guns]
+    deviation_fill = np.column_stack([np.clip(deviation, 0.0, None), np.clip(-deviation, 0.0, None)]).ravel()
     return float(
         lp.cost[: layout.power_count] @ power_kw
         + lp.cost[layout.shortfall_start : layout.fairness_start] @ shortfall_fill
-        + lp.cost[layout.fairness_start :] @ fair_fill
+        + lp.cost[layout.fairness_start : layout.share_start] @ fair_fill
+        + lp.cost[layout.share_start : layout.stability_start] @ share_fill
+        + lp.cost[layout.stability_start :] @ deviation_fill
     )

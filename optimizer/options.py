@@ -14,14 +14,30 @@ class Weights:
        0.01, so the cheapest kWh short (10) outweighs any tariff or tie-break gain per kWh (< 1.01).
     2. `tariff_per_kwh`: the price, normalised over the horizon to [0, 1] (cheapest step = 0,
        dearest = 1), so it means the same whatever the currency or price level.
-    3. `earliness_per_kwh` and `fairness_per_kwh`: tie-breaks. A normalised price difference
-       below about 0.2 % of the horizon's price spread counts as a tie.
+    3. Tie-breaks; together they make a normalised price difference below about 0.2 % of the
+       horizon's price spread a tie:
+       - `earliness_per_kwh`: earlier is better, up to this much per kWh in the first step.
+       - `fairness_per_kwh`: first-step power in slices of 1/`fairness_segments` of the gun's cap,
+         rewarded this much per kWh in the first slice, falling by 1/segments each slice
+         (concave: equal guns get equal power to within a slice).
+       - `equal_share_per_kwh`: a reward per kWh of first-step power up to the gun's max-min fair
+         share of the first step (`problem.equal_shares_kw`), so the utility kinks there and equal
+         guns under a shared limit get exactly equal limits.
+       - `stability_per_kwh`: per kWh (kW x first-step hours) the first step departs from the limit
+         the gun holds (`Session.held_limit_kw`), either way. Below the others on purpose: it must
+         stay under `equal_share_per_kwh` / 2 (a kW moved between two guns is two deviations) and
+         `fairness_per_kwh` / `fairness_segments`, so it only picks among plans the terms above
+         find equal (the LP would otherwise pick any vertex, and reshuffle the limits every run),
+         never buys a kWh of shortfall (>= 10 per kWh) and loses to any price difference above
+         0.002 % of the spread.
     """
 
     shortfall_per_kwh: float = 1000.0
     tariff_per_kwh: float = 1.0
     earliness_per_kwh: float = 1e-3
     fairness_per_kwh: float = 1e-3
+    equal_share_per_kwh: float = 1e-4
+    stability_per_kwh: float = 2e-5
 
 
 @dataclass(frozen=True)

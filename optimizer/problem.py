@@ -8,6 +8,7 @@ arrays, so that each of them stays a few lines of arithmetic. Indices: `g` a con
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -52,6 +53,8 @@ class ProblemData:
     gun_ancestors: np.ndarray  # (G, depth) node indices, -1 padded
     fixed_ids: list[str]  # uncontrolled guns, reserved as fixed load
     fixed_kw: np.ndarray  # (F, T)
+    held_kw: np.ndarray  # (G,) the limit each gun holds now, NaN where not known
+    share_kw: np.ndarray  # (G,) its equal share of the first step (see `equal_shares_kw`), 0 if it has none
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -184,7 +187,7 @@ def build_problem(snapshot: SiteSnapshot, options: OptimizerOptions) -> ProblemD
         path = [node_index[node_id] for node_id in ancestors[session.gun_id]]
         gun_anc[g, : len(path)] = path
     fixed_kw = np.vstack(fixed_rows) if fixed_rows else np.zeros((0, count))
-    return ProblemData(
+    data = ProblemData(
         step_starts=pd.DatetimeIndex(pd.to_datetime(starts_s, unit="s", utc=True)),
         step_hours=step_hours,
         prices=prices,
@@ -212,8 +215,76 @@ def build_problem(snapshot: SiteSnapshot, options: OptimizerOptions) -> ProblemD
         gun_ancestors=gun_anc,
         fixed_ids=fixed_ids,
         fixed_kw=fixed_kw,
+        held_kw=np.array(
+            [np.nan if session.held_limit_kw is None else session.held_limit_kw for session in active], dtype=float
+        ),
+        share_kw=np.zeros(len(active)),
         warnings=warnings,
     )
+    data.share_kw = equal_shares_kw(data)
+    return data
+
+
+def equal_shares_kw(data: ProblemData) -> np.ndarray:
+    """Each gun's max-min fair share of the first step (kW): where the fairness reward kinks.
+
+    Progressive filling: one level rises for every gun drawing in the first step; each holds
+    `min(level, ceiling)`, its ceiling being its first-step cap and what its car still wants in
+    that step. A limit (a node's kW, or its A on one phase) that is reached stops the guns loading
+    it. Limits are met from the deepest node up, and at a node the lowest level first, which is
+    exact for a tree of kW limits and for balanced loads; with single-phase loads under nested
+    phase limits it is an estimate (a limit higher up that stops a gun early leaves room below
+    that no one is given here). Minimum currents are ignored.
+    """
+    share = np.zeros(len(data.sessions))
+    guns, cols = data.step0_cols()
+    if len(guns) == 0:
+        return share
+    ceiling = np.minimum(data.col_upper_kw[cols], data.target_kwh[guns] / data.col_hours[cols])
+    ancestors = data.gun_ancestors[guns]
+    a_per_kw = data.phase_a_per_kw[guns]
+    for level in reversed(range(ancestors.shape[1])):
+        nodes = ancestors[:, level]
+        order = np.argsort(nodes, kind="stable")
+        order = order[nodes[order] >= 0]
+        if len(order) == 0:
+            continue
+        bounds = np.flatnonzero(np.r_[True, np.diff(nodes[order]) != 0, True])
+        for begin, end in itertools.pairwise(bounds):
+            members = order[begin:end]
+            node = nodes[members[0]]
+            limits = [(data.node_limit_kw[node, 0], np.ones(len(members)))]
+            limits += [(data.node_limit_a[node, phase, 0], a_per_kw[members, phase]) for phase in range(3)]
+            ceiling[members] = _fill_node(ceiling[members], limits)
+    share[guns] = ceiling
+    return share
+
+
+def _fill_node(ceiling: np.ndarray, limits: list[tuple[float, np.ndarray]]) -> np.ndarray:
+    """The guns' ceilings once the node's limits (limit, weight per gun) stop them, lowest level first."""
+    pending = [(limit, weight) for limit, weight in limits if np.isfinite(limit)]
+    while pending:
+        levels = [_level_at(ceiling, weight, limit) for limit, weight in pending]
+        lowest = int(np.argmin(levels))
+        if not np.isfinite(levels[lowest]):
+            break
+        _, weight = pending.pop(lowest)
+        ceiling = np.where(weight > 0, np.minimum(ceiling, levels[lowest]), ceiling)
+    return ceiling
+
+
+def _level_at(ceiling: np.ndarray, weight: np.ndarray, limit: float) -> float:
+    """The level at which sum weight x min(level, ceiling) reaches `limit` (inf if it never does)."""
+    loads = weight > 0
+    caps, weights = ceiling[loads], weight[loads]
+    if float(weights @ caps) <= limit:
+        return np.inf
+    order = np.argsort(caps)
+    caps, weights = caps[order], weights[order]
+    below = np.r_[0.0, np.cumsum(weights * caps)[:-1]]  # from the guns already at their ceiling
+    rising = np.cumsum(weights[::-1])[::-1]  # weight of the guns still rising
+    first = int(np.argmax(below + caps * rising >= limit))
+    return float((limit - below[first]) / rising[first])
 
 
 def _phase_row(per_phase: dict[Phase, float]) -> list[float]:

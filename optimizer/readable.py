@@ -14,11 +14,16 @@ Names, as in `constraints.py`:
     power_kw[gun,step]      kW drawn by a gun in a step of its window            0 <= . <= cap
     shortfall_kwh[gun,k]    k-th slice of the energy a gun will miss (kWh)       0 <= . <= target / K
     fair_share[gun,k]       k-th slice of a gun's first-step power (kW)          0 <= . <= cap / S
+    equal_share[gun]        its first-step power up to its equal share (kW)      0 <= . <= share
+    above_held[gun]         first-step kW above the limit the gun holds          0 <= . <= cap
+    below_held[gun]         first-step kW below it                               0 <= . <= max(held, cap)
 
     energy[gun]             sum_t hours * power_kw[gun,t] + sum_k shortfall_kwh[gun,k] = target_kwh
     node_kw[node,step]      sum of power_kw under the node <= limit_kw - fixed load
     node_a_Lx[node,step]    sum of A per kW on phase x * power_kw under the node <= limit_a - fixed
     fair[gun]               sum_k fair_share[gun,k] <= power_kw[gun,0]
+    share[gun]              equal_share[gun] <= power_kw[gun,0]
+    stable[gun]             power_kw[gun,0] - above_held[gun] + below_held[gun] = held_kw[gun]
 
 Every coefficient and bound comes from `ProblemData`, `Layout` and the term functions of
 `objective.py`, so this model cannot drift from the production one in anything but its writing.
@@ -40,7 +45,14 @@ import pulp
 from models import SiteSnapshot
 from models.allocation import SolverOutcome
 from optimizer.layout import Layout
-from optimizer.objective import earliness_bonus, fairness_bonus, shortfall_penalty, tariff_cost
+from optimizer.objective import (
+    earliness_bonus,
+    equal_share_bonus,
+    fairness_bonus,
+    shortfall_penalty,
+    stability_penalty,
+    tariff_cost,
+)
 from optimizer.options import OptimizerOptions
 from optimizer.problem import ProblemData, build_problem
 
@@ -55,6 +67,8 @@ class _Variables:
     power_kw: list[pulp.LpVariable]  # one per column c of ProblemData
     shortfall_kwh: list[list[pulp.LpVariable]]  # [g][k]
     fair_share: dict[int, list[pulp.LpVariable]]  # g -> [k], guns drawing in the first step
+    equal_share: dict[int, pulp.LpVariable]  # g -> its first-step power up to its share
+    held_deviation: dict[int, tuple[pulp.LpVariable, pulp.LpVariable]]  # g -> (above, below), guns holding a limit
 
 
 def build_pulp_model(data: ProblemData, options: OptimizerOptions) -> pulp.LpProblem:
@@ -76,6 +90,8 @@ def build_pulp_model(data: ProblemData, options: OptimizerOptions) -> pulp.LpPro
         family = f"node_a_L{phase + 1}"
         _define_node_rows(prob, data, variables, nodes, data.node_limit_a[:, phase, :], phase, family)
     _define_fairness(prob, data, layout, variables, guns)
+    _define_share(prob, layout, variables, guns)
+    _define_stability(prob, data, layout, variables, guns)
     return prob
 
 
@@ -147,7 +163,7 @@ def _highs_primal_feasible(prob: pulp.LpProblem) -> bool:
 
 
 def _define_variables(prob: pulp.LpProblem, data: ProblemData, layout: Layout, guns: list[str]) -> _Variables:
-    """Bounds as in `lp.assemble`: the column's cap, equal slices of the target and of the cap."""
+    """Bounds as in `lp.assemble`: the column's cap, equal slices of the target and of the cap, the share."""
     power_kw = [
         prob.add_variable(f"power_kw[{guns[g]},{t}]", 0.0, float(cap))
         for g, t, cap in zip(data.col_gun, data.col_step, data.col_upper_kw, strict=True)
@@ -168,13 +184,22 @@ def _define_variables(prob: pulp.LpProblem, data: ProblemData, layout: Layout, g
         ]
         for g, col in zip(layout.fairness_guns, layout.fairness_power_cols, strict=True)
     }
-    return _Variables(power_kw, shortfall_kwh, fair_share)
+    equal_share = {
+        int(g): prob.add_variable(f"equal_share[{guns[g]}]", 0.0, float(data.share_kw[g])) for g in layout.fairness_guns
+    }
+    held_deviation = {}
+    for g, col in zip(layout.stability_guns, layout.stability_power_cols, strict=True):
+        cap, held = float(data.col_upper_kw[col]), float(data.held_kw[g])
+        above = prob.add_variable(f"above_held[{guns[g]}]", 0.0, cap)
+        below = prob.add_variable(f"below_held[{guns[g]}]", 0.0, max(held, cap))
+        held_deviation[int(g)] = (above, below)
+    return _Variables(power_kw, shortfall_kwh, fair_share, equal_share, held_deviation)
 
 
 def _objective(
     data: ProblemData, layout: Layout, options: OptimizerOptions, variables: _Variables
 ) -> pulp.LpAffineExpression:
-    """Tariff + earliness per kW, shortfall penalty per kWh short, fairness reward per kW now."""
+    """Tariff + earliness per kW, shortfall penalty per kWh short, fairness, share and stability now."""
     weights = options.weights
     power_cost = tariff_cost(data, weights) + earliness_bonus(data, weights)
     shortfall_cost = shortfall_penalty(data, layout, weights).reshape(-1, layout.shortfall_segments)
@@ -184,6 +209,11 @@ def _objective(
         terms += zip(slices, shortfall_cost[g], strict=True)
     for row, g in enumerate(layout.fairness_guns):
         terms += zip(variables.fair_share[int(g)], fair_cost[row], strict=True)
+    share_cost = equal_share_bonus(data, layout, weights)
+    terms += zip([variables.equal_share[int(g)] for g in layout.fairness_guns], share_cost, strict=True)
+    held_cost = stability_penalty(data, layout, weights).reshape(-1, 2)
+    for row, g in enumerate(layout.stability_guns):
+        terms += zip(variables.held_deviation[int(g)], held_cost[row], strict=True)
     return _weighted_sum(terms)
 
 
@@ -227,6 +257,23 @@ def _define_fairness(
     for g, col in zip(layout.fairness_guns, layout.fairness_power_cols, strict=True):
         slices = [(slice_kw, 1.0) for slice_kw in variables.fair_share[int(g)]]
         prob += (_weighted_sum([*slices, (variables.power_kw[col], -1.0)]) <= 0.0, f"fair[{guns[g]}]")
+
+
+def _define_share(prob: pulp.LpProblem, layout: Layout, variables: _Variables, guns: list[str]) -> None:
+    """share[gun]: the rewarded equal share never exceeds the gun's power in the first step."""
+    for g, col in zip(layout.fairness_guns, layout.fairness_power_cols, strict=True):
+        share = variables.equal_share[int(g)]
+        prob += (_weighted_sum([(share, 1.0), (variables.power_kw[col], -1.0)]) <= 0.0, f"share[{guns[g]}]")
+
+
+def _define_stability(
+    prob: pulp.LpProblem, data: ProblemData, layout: Layout, variables: _Variables, guns: list[str]
+) -> None:
+    """stable[gun]: first-step power is the held limit plus what is above it minus what is below."""
+    for g, col in zip(layout.stability_guns, layout.stability_power_cols, strict=True):
+        above, below = variables.held_deviation[int(g)]
+        row = [(variables.power_kw[col], 1.0), (above, -1.0), (below, 1.0)]
+        prob += (_weighted_sum(row) == float(data.held_kw[g]), f"stable[{guns[g]}]")
 
 
 def _weighted_sum(terms: Iterable[tuple[pulp.LpVariable, float]]) -> pulp.LpAffineExpression:

@@ -8,6 +8,9 @@ step, T the number of steps, t the step index and k a segment index:
   earliness   -0.001 x (1 - t / T) per kWh
   fairness    -0.001 x h x (8 - k) / 8 per kW of first-step power in segment k
               (8 segments, each 1/8 of the gun's first-step cap)
+  share       -0.0001 x h per kW of first-step power up to the gun's equal share (max-min fair
+              share of the first step, capped by what the car wants then)
+  stability   0.00002 x h per kW of first-step power away from the limit the gun holds (if told)
 A full fairness fill is sum (8..1) / 8 = 4.5 widths; half of it (4 segments) is 26/8 widths.
 """
 
@@ -79,13 +82,14 @@ def test_priority_car_gets_its_energy_first_and_shortfall_falls_on_priority_one(
     # earliness: -0.001 x (11 + 4)                                              =   -0.015
     # fairness (width 11/8 = 1.375): A full 1.375 x 4.5 = 6.1875               =   -0.0061875
     #   B 4 kW: 1.375 x (1 + 7/8) + 1.25 x 6/8 = 3.515625                       =   -0.003515625
-    # total 7000.00575 - 0.015 - 0.0061875 - 0.003515625                       = 6999.981046875
+    # share (7.5 kW each): -0.0001 x (7.5 + 4)                                  =   -0.00115
+    # total 7000.00575 - 0.015 - 0.0061875 - 0.003515625 - 0.00115              = 6999.979896875
     site = site_of(LimitNode(id="grid", limit_kw=15, guns=[dc_gun("A"), dc_gun("B")]))
     allocation = allocate(snapshot_of(site, [session("A/1", 11, priority=2), session("B/1", 11)]))
     assert_solved(allocation)
     assert powers(allocation, "A/1") == pytest.approx([11.0])
     assert powers(allocation, "B/1") == pytest.approx([4.0])
-    assert allocation.objective == pytest.approx(6999.981046875, abs=1e-7)
+    assert allocation.objective == pytest.approx(6999.979896875, abs=1e-7)
     assert allocation.priority_rank == {"A/1": 1, "B/1": 2}
     short = allocation.shortfalls()
     assert list(short.index) == ["B/1"]
@@ -134,35 +138,36 @@ def test_equal_guns_with_equal_needs_split_the_first_step_equally() -> None:
     # multiples of 1.375 kW; 5.5 is one (4 segments), so 5.5 / 5.5 is the unique optimum.
     # earliness: -0.001 x (1 x 11 + 0.5 x 11)                                   = -0.0165
     # fairness: 2 x 1.375 x 26/8 = 8.9375                                         = -0.0089375
-    # total                                                                       = -0.0254375
+    # share (5.5 kW each): -0.0001 x 11                                           = -0.0011
+    # total                                                                       = -0.0265375
     site = site_of(LimitNode(id="grid", limit_kw=11, guns=[ac_gun("A"), ac_gun("B")]))
     allocation = allocate(snapshot_of(site, [session("A/1", 11), session("B/1", 11)], steps=2))
     assert_solved(allocation)
     assert powers(allocation, "A/1") == pytest.approx([5.5, 5.5])
     assert powers(allocation, "B/1") == pytest.approx([5.5, 5.5])
-    assert allocation.objective == pytest.approx(-0.0254375, abs=1e-9)
+    assert allocation.objective == pytest.approx(-0.0265375, abs=1e-9)
     assert allocation.shortfalls().empty
 
 
 @pytest.mark.parametrize("segments", [4, 8])
-def test_fair_shares_are_within_one_segment_of_the_cap(segments: int) -> None:
+def test_fair_shares_are_exactly_equal_between_segment_edges(segments: int) -> None:
     # Root 10 kW, three 11 kW DC guns wanting 30 kWh each in one step: every kWh is short, the
     # shortfalls all sit in their last segment (22.5 to 30 kWh, same marginal), so only fairness
-    # splits the 10 kW: within one segment (11 / segments) of each other, the root full.
-    # With 8 segments the objective is unique although the split is not:
+    # splits the 10 kW. 10/3 kW is no segment edge: the fairness slices alone would leave any
+    # split within one segment a tie; the equal-share reward kinks at 10/3, so it is exact.
     # shortfall: 1000 x 80 + 0.001 x (3 x (0 + 7.5 + 15) + 3 x (80/3 - 22.5))    = 80000.105
     # earliness: -0.001 x 10                                                      = -0.01
     # fairness: segments 0, 1 full for all (3 x 1.375 x 15/8) + 1.75 at 6/8       = -0.009046875
+    # share: -0.0001 x 10                                                         = -0.001
     guns = [dc_gun(name) for name in "ABC"]
     site = site_of(LimitNode(id="grid", limit_kw=10, guns=guns))
     options = OptimizerOptions(fairness_segments=segments)
     allocation = allocate(snapshot_of(site, [session(gun.id, 30) for gun in guns]), options)
     assert_solved(allocation)
     first = allocation.power_kw.iloc[0].to_numpy()
-    assert first.sum() == pytest.approx(10.0)
-    assert first.max() - first.min() <= 11.0 / segments + 1e-6
+    assert first == pytest.approx([10 / 3] * 3, abs=1e-9)
     if segments == 8:
-        assert allocation.objective == pytest.approx(80000.085953125, abs=1e-7)
+        assert allocation.objective == pytest.approx(80000.084953125, abs=1e-7)
 
 
 def test_single_phase_cars_on_three_phase_guns_share_their_phase() -> None:
@@ -174,7 +179,8 @@ def test_single_phase_cars_on_three_phase_guns_share_their_phase() -> None:
     # shortfall: 1000 x (16.32 + 16.32 + 12.64) + 0.001 x (2 x (5 + 10 + 3 x 1.32) + (5 + 2 x 2.64))
     #          = 45280 + 0.03792 + 0.01028
     # earliness: -0.001 x 14.72; fairness: -0.001 x (2 x 0.92 x 26/8 + 0.92 x 4.5) = -0.01012
-    # total 45280.02336
+    # share (3.68, 3.68, 7.36: the phase L1 shared by A and B): -0.0001 x 14.72   = -0.001472
+    # total 45280.021888
     guns = [ac_gun("A", 22.08, "L1"), ac_gun("B", 22.08, "L1"), ac_gun("C", 22.08, "L2")]
     site = site_of(LimitNode(id="grid", limit_a=32, guns=guns))
     sessions = [session(gun.id, 20, ev_phases=1) for gun in guns]
@@ -183,7 +189,7 @@ def test_single_phase_cars_on_three_phase_guns_share_their_phase() -> None:
     assert powers(allocation, "A/1") == pytest.approx([3.68])
     assert powers(allocation, "B/1") == pytest.approx([3.68])
     assert powers(allocation, "C/1") == pytest.approx([7.36])
-    assert allocation.objective == pytest.approx(45280.02336, abs=1e-7)
+    assert allocation.objective == pytest.approx(45280.021888, abs=1e-7)
     assert allocation.limits_now["A/1"].limit_a == pytest.approx(16.0)
     assert allocation.limits_now["A/1"].phases == 1
     assert allocation.limits_now["C/1"].limit_a == pytest.approx(32.0)
@@ -198,14 +204,15 @@ def test_power_a_car_does_not_draw_goes_to_the_other_gun() -> None:
     # shortfall: 1000 x 58 + 0.001 x ((10 + 20 + 3 x 5.7) + (10 + 2 x 2.3))       = 58000.0617
     # earliness: -0.001 x 22                                                      = -0.022
     # fairness: A full 0.5375 x 4.5 = 2.41875; B 2.76 x 33/8 + 1.14 x 2/8 = 11.67 = -0.01408875
-    # total 58000.02561125
+    # share (A 4.3 at its cap, B the other 17.7): -0.0001 x 22                    = -0.0022
+    # total 58000.02341125
     site = site_of(LimitNode(id="grid", limit_kw=22, guns=[ac_gun("A", 22.08), ac_gun("B", 22.08)]))
     sessions = [session("A/1", 40, observed_power_kw=3.0, offered_power_kw=11.0), session("B/1", 40)]
     allocation = allocate(snapshot_of(site, sessions))
     assert_solved(allocation)
     assert powers(allocation, "A/1") == pytest.approx([4.3])
     assert powers(allocation, "B/1") == pytest.approx([17.7])
-    assert allocation.objective == pytest.approx(58000.02561125, abs=1e-7)
+    assert allocation.objective == pytest.approx(58000.02341125, abs=1e-7)
     assert allocation.limits_now["A/1"].limit_a == pytest.approx(4.3 * 1000 / 690)
 
 
@@ -232,12 +239,13 @@ def test_minimum_current_gives_one_car_the_root_rather_than_two_cars_too_little(
     # draw, so one takes all 6 kW and the other 0 (which one is a tie).
     # shortfall: 1000 x (14 + 20) + 0.001 x ((5 + 2 x 4) + (5 + 10 + 15))        = 34000.043
     # earliness: -0.001 x 6; fairness: -0.001 x (1.375 x 26/8 + 0.5 x 4/8)        = -0.01071875
-    # total 34000.03228125
+    # share (3 kW each; the minimum is not reckoned with): -0.0001 x 3             = -0.0003
+    # total 34000.03198125
     site = site_of(LimitNode(id="grid", limit_kw=6, guns=[ac_gun("A"), ac_gun("B")]))
     allocation = allocate(snapshot_of(site, [session("A/1", 20), session("B/1", 20)]))
     assert_solved(allocation)
     assert sorted(allocation.power_kw.iloc[0].tolist()) == pytest.approx([0.0, 6.0])
-    assert allocation.objective == pytest.approx(34000.03228125, abs=1e-7)
+    assert allocation.objective == pytest.approx(34000.03198125, abs=1e-7)
 
 
 @pytest.mark.parametrize("cars", [2, 3, 4])
@@ -267,7 +275,8 @@ def test_uncontrolled_gun_is_reserved_at_its_maximum() -> None:
     # for a 50 kW DC car that wants 50 kWh (short 42.08 kWh, segments of 12.5 kWh).
     # shortfall: 42080 + 0.001 x (12.5 + 25 + 3 x 4.58)                           = 42080.05124
     # earliness: -0.001 x 7.92; fairness: -0.001 x (6.25 + 1.67 x 7/8)             = -0.01563125
-    # total 42080.03560875
+    # share (all 7.92 kW left): -0.0001 x 7.92                                    = -0.000792
+    # total 42080.03481675
     site = site_of(LimitNode(id="grid", limit_kw=30, guns=[ac_gun("U", 22.08), dc_gun("D", 50)]))
     sessions = [session("U/1", 20, controllable=False), session("D/1", 50)]
     allocation = allocate(snapshot_of(site, sessions))
@@ -275,7 +284,7 @@ def test_uncontrolled_gun_is_reserved_at_its_maximum() -> None:
     assert powers(allocation, "U/1") == pytest.approx([22.08])
     assert powers(allocation, "D/1") == pytest.approx([7.92])
     assert "U/1" not in allocation.limits_now
-    assert allocation.objective == pytest.approx(42080.03560875, abs=1e-7)
+    assert allocation.objective == pytest.approx(42080.03481675, abs=1e-7)
     observed = allocate(
         snapshot_of(site, [session("U/1", 20, controllable=False, observed_power_kw=5.0), session("D/1", 50)]),
         OptimizerOptions(uncontrolled_reserve="observed"),

@@ -4,7 +4,7 @@ The sites are small but hit every part of the model: a limit tree two levels dee
 per-phase A limits (static and as a series), single- and three-phase guns wired to rotating
 phases, single-phase, three-phase and unknown cars, ampere- and watt-rate stations, partial steps
 at both ends of a window, a tariff (or none), priorities, cars that draw less than offered, and
-uncontrolled guns reserved as fixed load.
+uncontrolled guns reserved as fixed load; and (half the cases) limits the guns hold now.
 """
 
 from __future__ import annotations
@@ -115,15 +115,36 @@ def random_snapshot(seed: int) -> SiteSnapshot:
     )
 
 
+def with_held_limits(snapshot: SiteSnapshot, seed: int) -> SiteSnapshot:
+    """The snapshot with most of its guns holding a limit (0 to 12 kW, some above what they may draw)."""
+    rng = np.random.default_rng(seed + 1000)
+    sessions = [
+        session.model_copy(update={"held_limit_kw": round(float(rng.uniform(0.0, 12.0)), 2)})
+        if rng.random() < 0.7
+        else session
+        for session in snapshot.sessions
+    ]
+    return snapshot.model_copy(update={"sessions": sessions})
+
+
 # The default weights make a kWh short cost 1000 times a kWh at the dearest price, so on sites that
 # fall short the tariff terms hide below a relative 1e-6; flat weights make every term count.
-WEIGHTS = {"default": Weights(), "flat": Weights(shortfall_per_kwh=1.5, earliness_per_kwh=0.1, fairness_per_kwh=0.2)}
+WEIGHTS = {
+    "default": Weights(),
+    "flat": Weights(
+        shortfall_per_kwh=1.5,
+        earliness_per_kwh=0.1,
+        fairness_per_kwh=0.2,
+        equal_share_per_kwh=0.05,
+        stability_per_kwh=0.02,
+    ),
+}
 
 
 @pytest.mark.parametrize("weights", WEIGHTS)
 @pytest.mark.parametrize("seed", range(CASES))
 def test_readable_model_has_the_same_optimum_as_allocate(seed: int, weights: str) -> None:
-    snapshot = random_snapshot(seed)
+    snapshot = random_snapshot(seed) if seed % 2 else with_held_limits(random_snapshot(seed), seed)
     options = OptimizerOptions(time_limit_s=10.0, weights=WEIGHTS[weights])
     allocation = allocate(snapshot, options)
     outcome, objective = solve_readable(snapshot, options, "highs")
@@ -134,11 +155,11 @@ def test_readable_model_has_the_same_optimum_as_allocate(seed: int, weights: str
 
 def test_random_sites_exercise_every_family() -> None:
     """The cases above are worth something only if they bind phases, trees and fixed load."""
-    families = ("energy", "node_kw", "node_a_L1", "node_a_L2", "node_a_L3", "fair")
+    families = ("energy", "node_kw", "node_a_L1", "node_a_L2", "node_a_L3", "fair", "share", "stable")
     seen: set[str] = set()
     fixed = 0
     for seed in range(CASES):
-        snapshot = random_snapshot(seed)
+        snapshot = random_snapshot(seed) if seed % 2 else with_held_limits(random_snapshot(seed), seed)
         data = build_problem(snapshot, OptimizerOptions())
         fixed += len(data.fixed_ids)
         for row in build_pulp_model(data, OptimizerOptions()).constraints():
