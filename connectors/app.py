@@ -138,10 +138,10 @@ async def _api_server(service: Service, settings: Settings) -> AsyncIterator[int
         app, host=settings.api.host, port=settings.api.port, log_level="warning", access_log=False, lifespan="on"
     )
     server = _EmbeddedServer(config)
-    task = asyncio.get_running_loop().create_task(server.serve(), name="api")
+    task = asyncio.get_running_loop().create_task(_serve(server, settings), name="api")
     while not server.started:
         if task.done():
-            task.result()  # raises what stopped it (a port in use)
+            task.result()  # raises what stopped it (a port in use: OSError)
             raise RuntimeError("the REST API stopped while starting")
         await asyncio.sleep(0.01)
     port = int(server.servers[0].sockets[0].getsockname()[1])
@@ -151,3 +151,15 @@ async def _api_server(service: Service, settings: Settings) -> AsyncIterator[int
     finally:
         server.should_exit = True
         await task
+
+
+async def _serve(server: uvicorn.Server, settings: Settings) -> None:
+    """`server.serve()`, whose exit when it cannot listen (uvicorn logs the cause, then exits with
+    status 3) becomes an OSError naming the address: a SystemExit would stop the whole loop."""
+    try:
+        await server.serve()
+    except SystemExit as exit_:
+        address = f"{settings.api.host}:{settings.api.port}"
+        raise OSError(
+            f"the REST API could not listen on {address} (in use?): uvicorn exited with {exit_.code}"
+        ) from None

@@ -5,8 +5,8 @@ every node of the tree for the next `hold`. They reach the stations in two ways:
 
 - at boot, through the OCPP server's `BootLimitsPolicy` (`Failsafe.boot_limits`): a tx default on
   EVSE 0 at the smallest fallback of the station's guns, which every gun then holds;
-- where a station's guns have different fallbacks, each gun's own tx default on its EVSE (it wins
-  over EVSE 0's), sent by the service (`per_gun_defaults`).
+- each gun's own tx default on its EVSE (it wins over EVSE 0's), sent by the runs (`gun_defaults`):
+  its fallback, or less while it is idle and the plans of the others use the room.
 
 No station cap is sent: a cap at the sum of the fallbacks would also cap the plans, which may give
 one gun more while another draws less. Plans themselves run for a bounded time only (see `push`),
@@ -24,9 +24,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from connectors.ocpp.fallback import BootLimits
-from connectors.ocpp.profiles import profile_for_gun
 from connectors.ocpp.server import StationRegistry
-from models import Gun, LimitSeries, ProfilePurpose, Site, SnapshotError, StationCapabilities
+from models import Gun, LimitSeries, Site, SnapshotError, StationCapabilities
 from optimizer.fallback_limits import FallbackLimits, fallback_limits
 
 LOGGER = logging.getLogger(__name__)
@@ -95,31 +94,14 @@ class Failsafe:
             voltage_v=max(gun.voltage_v for gun in guns),
         )
 
-    def per_gun_defaults(self, station_id: str) -> list[tuple[Gun, float]]:
-        """The guns of a station whose fallback is above EVSE 0's tx default, with their own."""
-        found = self._station_guns(station_id)
-        if found is None:
-            return []
-        guns, limits = found
-        floor_kw = min(limits.kw[gun.id] for gun in guns)
-        return [(gun, limits.kw[gun.id]) for gun in guns if limits.kw[gun.id] > floor_kw]
-
 
 class FallbackSender:
-    """Sends the fallbacks to the connected stations: again where they moved, per gun where they differ."""
+    """Sends the fallbacks (the tx default on EVSE 0) to the connected stations again where they moved."""
 
-    def __init__(
-        self,
-        failsafe: Failsafe,
-        registry: StationRegistry,
-        capabilities_of: Callable[[str], StationCapabilities | None],
-        clock: Callable[[], datetime],
-    ) -> None:
+    def __init__(self, failsafe: Failsafe, registry: StationRegistry, clock: Callable[[], datetime]) -> None:
         self.failsafe = failsafe
         self.registry = registry
-        self.capabilities_of = capabilities_of
         self.clock = clock
-        self._gun_defaults_sent: dict[str, tuple[int, dict[str, float]]] = {}
 
     def send(self, site: Site, limit_series: dict[str, LimitSeries]) -> None:
         """Recompute the site's fallbacks; send them to the connected stations where they moved."""
@@ -127,26 +109,3 @@ class FallbackSender:
             handler = self.registry.get(station_id)
             if handler is not None:
                 handler.send_boot_limits()  # the policy (`Failsafe.boot_limits`) reads the new ones
-                self._gun_defaults_sent.pop(station_id, None)
-        for station_id in {gun.station_id for gun in site.guns().values()}:
-            self._send_gun_defaults(station_id)
-
-    def _send_gun_defaults(self, station_id: str) -> None:
-        """Each gun's own tx default where it is above the station's (EVSE 0), once per connection."""
-        handler = self.registry.get(station_id)
-        capabilities = self.capabilities_of(station_id)
-        defaults = self.failsafe.per_gun_defaults(station_id)
-        if handler is None or capabilities is None or not capabilities.smart_charging or not defaults:
-            return
-        wanted = {gun.id: limit_kw for gun, limit_kw in defaults}
-        if self._gun_defaults_sent.get(station_id) == (id(handler), wanted):
-            return
-        now = self.clock()
-        for gun, limit_kw in defaults:
-            try:
-                schedule = profile_for_gun([(now, limit_kw)], gun, capabilities, purpose=ProfilePurpose.TX_DEFAULT)
-            except ValueError as error:
-                LOGGER.warning("no fallback profile for %s: %s", gun.id, error)
-                continue
-            handler.commands.set_profile(gun.evse_id, schedule)  # outcomes become events
-        self._gun_defaults_sent[station_id] = (id(handler), wanted)

@@ -6,9 +6,11 @@ fallback limit), when it would cross between 0 and charging, or when its limit c
 
 - a rise only beyond the deadband (1 A for ampere-steered guns, 0.5 kW for the others), so that
   small wiggles of the plan do not keep stations busy;
-- a fall by more than `LOWER_TOLERANCE_*` (OCPP's 0.1 A resolution), now or at a later step of
-  the profile held: a fall left within the deadband on many guns would add up to more than a
-  node's limit, so none is left out.
+- a fall by more than `LOWER_TOLERANCE_*` (OCPP's 0.1 A resolution), now or at any later instant:
+  the profile held and the new one are compared at every step start of either (a held step may
+  begin between two of the new plan's), and past the new one's end if the held one lasts longer.
+  A fall left within the deadband on many guns would add up to more than a node's limit, so none
+  is left out.
 
 The profile carries the plan's next steps until its end, compiled for the station's capabilities.
 """
@@ -21,6 +23,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import pandas as pd
 
@@ -67,14 +70,16 @@ def needs_push(
     deadband: Deadband,
     renew: timedelta,
     later_kw: Sequence[tuple[datetime, float]] = (),
+    until: datetime | None = None,
 ) -> bool:
-    """Whether a gun holding `held` must be sent `new` now and `later_kw` after (see the module docstring)."""
+    """Whether a gun holding `held` must be sent `new` now and `later_kw` after, until `until`
+    (None: no end), as the module docstring says."""
     if held is None:
         return True
     if held.until is not None and held.until - now <= renew:
         return True
-    if any(held.kw_at(start) - limit_kw > LOWER_TOLERANCE_KW for start, limit_kw in later_kw):
-        return True  # the plan falls later (a limit series) below what the station would hold then
+    if _falls_later(held, new.limit_kw, now, later_kw, until):
+        return True
     held_kw = held.kw_at(now)
     if (held_kw > 0) != (new.limit_kw > 0):
         return True
@@ -84,6 +89,25 @@ def needs_push(
     else:
         change, band, tolerance = new.limit_kw - held_kw, deadband.kw, LOWER_TOLERANCE_KW
     return change >= band if change > 0 else -change > tolerance
+
+
+def _falls_later(
+    held: HeldLimit, new_kw: float, now: datetime, later_kw: Sequence[tuple[datetime, float]], until: datetime | None
+) -> bool:
+    """Whether the held profile allows more than the new one at some instant after `now`.
+
+    Both are step functions, so they are compared at every step start of either, within the window
+    the new profile covers, and past its end, where the held one would go on were it not replaced,
+    with the new one's last limit.
+    """
+    new = HeldLimit(new_kw, None, now, until, 0, tuple(later_kw))
+    starts = {start for start, _ in later_kw} | {start for start, _ in held.later_kw if start > now}
+    for start in sorted(starts):
+        if held.until is not None and start >= held.until:
+            break
+        if held.kw_at(start) - new.kw_at(start) > LOWER_TOLERANCE_KW:
+            return True
+    return False
 
 
 def plan_pushes(
@@ -106,7 +130,7 @@ def plan_pushes(
             continue
         capabilities = capabilities_of(gun.station_id)
         later_kw = _later_steps(allocation.power_kw, gun_id, now, until)
-        if capabilities is None or not needs_push(gun_state.held, limit, now, deadband, renew, later_kw):
+        if capabilities is None or not needs_push(gun_state.held, limit, now, deadband, renew, later_kw, until):
             continue
         steps = [(now, limit.limit_kw), *later_kw]
         transaction_id = gun_state.session.transaction_id
@@ -140,25 +164,44 @@ async def send_pushes(
     timeout_s: float,
     current_kw: Callable[[str], float],
     follow_s: float,
-) -> list[PushResult]:
+    defaults: DefaultSteps | None = None,
+) -> tuple[list[PushResult], bool]:
     """Send the pushes and wait for the answers: first every fall, then every rise.
 
     A gun's rise may use power that another gun's fall frees, so the rises wait until the falls
-    are acknowledged and the cars had `follow_s` to follow them; if a fall was not accepted, the
-    rises wait for the next run. `current_kw` is what a gun may draw now (its held limit, else its
-    fallback). Within a stage every station's queue keeps its own order. An accepted profile
-    becomes what its gun holds, if its session is still the one it was for.
+    are acknowledged and the cars had `follow_s` (real seconds) to follow them; if a fall was not
+    accepted, the rises wait for the next run. `current_kw` is what a gun may draw now (its held
+    limit, else its tx default). `defaults` lowers the idle guns' tx defaults before the falls
+    (they count as falls); their rises are the caller's, once the falls are in force. Within a
+    stage every station's queue keeps its own order. An accepted profile becomes what its gun
+    holds, if its session is still the one it was for. Returns the results, and whether every fall
+    was accepted (the rises were sent).
     """
     falls = [push for push in pushes if push.limit.limit_kw < current_kw(push.gun.id)]
     rises = [push for push in pushes if push.limit.limit_kw >= current_kw(push.gun.id)]
+    lowered, defaults_ok = (0, True) if defaults is None else await defaults.lower()
     results = await _send_stage(falls, commanders, state, clock, timeout_s)
-    if rises and all(result.outcome is not None and result.outcome.ok for result in results):
-        if results:
+    if defaults_ok and all(result.outcome is not None and result.outcome.ok for result in results):
+        if (results or lowered) and (rises or (defaults is not None and defaults.rises_pending())):
             await asyncio.sleep(follow_s)
         results += await _send_stage(rises, commanders, state, clock, timeout_s)
-    elif rises:
-        LOGGER.info("%d rises wait for the next run: %d falls were not accepted", len(rises), len(results))
-    return results
+        return results, True
+    if rises:
+        falls_sent = len(results) + lowered
+        LOGGER.info("%d rises wait for the next run: %d falls were not all accepted", len(rises), falls_sent)
+    return results, False
+
+
+class DefaultSteps(Protocol):
+    """The tx defaults' part of a run: lowered before the plans' falls (raised after their rises)."""
+
+    async def lower(self) -> tuple[int, bool]:
+        """Send the falls and wait for their answers: (how many, all accepted)."""
+        ...
+
+    def rises_pending(self) -> bool:
+        """Whether tx defaults wait to rise (then the cars are given time to follow the falls)."""
+        ...
 
 
 async def _send_stage(

@@ -1,10 +1,17 @@
 """The running service (`Runtime`): one run of a site is store -> snapshot -> optimizer -> diff -> push.
 
 A run reads the site, its limit series, tariff and session overrides from the store, takes the
-live sessions from `LiveState` (`snapshots`), solves off the event loop (`solving`), pushes the
-limits that changed beyond the deadband to the connected stations and waits for their answers
-(`push`), keeps what they accepted in the store, then records the run (`run_record`). Each run
-also recomputes the site's fallback limits and sends them again where they moved (`failsafe`).
+live sessions from `LiveState` (`snapshots`; idle guns that cannot be steered are held as load),
+solves off the event loop (`solving`), then `steering` cuts the idle guns' tx defaults to the room
+the plan leaves (`gun_defaults`) and pushes what changed beyond the deadband (`push`): every fall
+before any rise. What the stations accepted is kept in the store, and the run recorded
+(`run_record`). Each run also recomputes the site's fallback limits and sends them again where they
+moved (`failsafe`).
+
+Clocks: instants (profiles' ends, sample ages, run records) are on `clock`, which the demo runs
+faster than real time. The scheduler's settings are real seconds (`interval_s`, `debounce_s`,
+`ack_timeout_s` and `follow_s` are slept or waited), converted with `clocks.clock_seconds` where they are
+compared with instants; `profile_hold_s` is on `clock` (a plan's length), as the optimizer's steps.
 
 `SiteRuns` (in `scheduler`) keeps a site from running twice at once. A failing run is logged once,
 and its recovery once, not at every interval.
@@ -19,18 +26,20 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from connectors.clocks import clock_seconds
 from connectors.failsafe import Failsafe, FallbackSender
+from connectors.gun_defaults import GunDefaults
 from connectors.metrics import ServiceMetrics
 from connectors.ocpp.server import OcppServer, StationRegistry
-from connectors.push import Deadband, plan_pushes, send_pushes
 from connectors.run_record import RunFacts, record_run
 from connectors.runtime import SessionView, SolveReason, StationView
 from connectors.scheduler import SiteRuns, SiteScheduler
 from connectors.settings import Settings
-from connectors.snapshots import SnapshotInputs, build_snapshot
+from connectors.snapshots import SnapshotInputs, build_snapshot, read_inputs
 from connectors.solving import SiteSolver
 from connectors.state import LiveState, utc_now
-from connectors.store.protocol import AcknowledgedProfile, SessionOverride, StationRecord, Store
+from connectors.steering import Steering
+from connectors.store.protocol import SessionOverride, StationRecord, Store
 from connectors.views import session_views, station_view
 from models import Allocation, Site, StationCapabilities
 from optimizer import OptimizerOptions
@@ -51,7 +60,11 @@ class Service:
         self.failsafe = Failsafe()
         self.state = LiveState(self._station_trigger, clock=clock)
         self.registry = StationRegistry(auto_register=settings.ocpp.auto_register)
-        self.fallbacks = FallbackSender(self.failsafe, self.registry, self._capabilities, clock)
+        self.fallbacks = FallbackSender(self.failsafe, self.registry, clock)
+        self.gun_defaults = GunDefaults(self.failsafe, self.registry, self.state, self._capabilities, clock)
+        self.steering = Steering(
+            settings, store, self.state, self.registry, self.gun_defaults, self._capabilities, clock
+        )
         timing = settings.scheduler
         self.scheduler = SiteScheduler(SiteRuns(self._run), timing.interval_s, timing.debounce_s)
         self.server: OcppServer | None = None
@@ -127,7 +140,7 @@ class Service:
             self._overrides,
             self.clock(),
             self.settings.session_defaults(site_id),
-            timedelta(seconds=self.settings.scheduler.follow_s),
+            clock_seconds(self.clock, self.settings.scheduler.follow_s),
             self.settings.optimizer.step,
         )
 
@@ -145,6 +158,7 @@ class Service:
             return
         await self._adopt(site)
         self.fallbacks.send(site, await self._store.get_limit_series(site_id))
+        self.gun_defaults.lower_now(site)  # a lower limit cuts the tx defaults at once; rises wait for the run
         if self._started:
             self.scheduler.add_site(site_id)
             self.scheduler.trigger(site_id, "limit")
@@ -198,7 +212,9 @@ class Service:
                 transactions.setdefault(transaction_id, int(profile.gun_id.rsplit("/", 1)[1]))
 
     def _forget_site(self, site_id: str) -> None:
-        self._sites.pop(site_id, None)
+        site = self._sites.pop(site_id, None)
+        if site is not None:
+            self.gun_defaults.forget(list(site.guns()))
         self._solvers.pop(site_id, None)
         self._allocations.pop(site_id, None)
         self.failsafe.forget_site(site_id)
@@ -216,14 +232,6 @@ class Service:
         if handler is None or station is None or not station.connected:
             return None
         return handler.capabilities
-
-    def _current_kw(self, gun_id: str) -> float:
-        """What a gun may draw now: the limit it holds for its session, else its fallback (inf: unknown)."""
-        gun = self.state.guns.get(gun_id)
-        if gun is not None and gun.held is not None:
-            return gun.held.kw_at(self.clock())
-        fallback_kw = self.failsafe.gun_kw(gun_id)
-        return float("inf") if fallback_kw is None else fallback_kw
 
     async def _prune(self) -> None:
         dropped = await self._store.prune(self.clock() - timedelta(seconds=self.settings.meter_retention_s))
@@ -254,31 +262,20 @@ class Service:
         self._sites[site_id] = inputs.site
         self.fallbacks.send(inputs.site, inputs.limit_series)
         options = self.settings.scheduler
-        follow = timedelta(seconds=options.follow_s)
+        follow = clock_seconds(self.clock, options.follow_s)
         snapshot = build_snapshot(
-            inputs, self.state, now, self.settings.optimizer, self.settings.session_defaults(site_id), follow
+            inputs,
+            self.state,
+            now,
+            self.settings.optimizer,
+            self.settings.session_defaults(site_id),
+            follow,
+            self.gun_defaults.unsteered_idle_kw(inputs.site),
         )
         snapshot_s = time.perf_counter() - began
         allocation = await self._solver(site_id).allocate(snapshot)
         solve_s = time.perf_counter() - began - snapshot_s
-        pushes = plan_pushes(
-            allocation,
-            inputs.site.guns(),
-            self.state,
-            self._capabilities,
-            self.clock(),
-            Deadband(a=options.deadband_a, kw=options.deadband_kw),
-            hold=timedelta(seconds=options.profile_hold_s),
-            renew=timedelta(seconds=2 * options.interval_s + options.ack_timeout_s),
-        )
-        commanders = {station_id: handler.commands for station_id, handler in self.registry.connected.items()}
-        results = await send_pushes(
-            pushes, commanders, self.state, self.clock, options.ack_timeout_s, self._current_kw, options.follow_s
-        )
-        for result in results:
-            if result.outcome is not None and result.outcome.ok:
-                profile = AcknowledgedProfile(result.push.gun.id, result.push.schedule, self.clock())
-                await self._store.put_acknowledged_profile(profile)
+        results = await self.steering.steer(inputs.site, allocation)
         push_s = time.perf_counter() - began - snapshot_s - solve_s
         self._allocations[site_id] = allocation
         await record_run(
@@ -289,24 +286,12 @@ class Service:
         )
 
     async def _inputs(self, site_id: str) -> SnapshotInputs | None:
-        site = await self._store.get_site(site_id)
-        if site is None:
+        inputs = await read_inputs(self._store, self.state, site_id)
+        if inputs is None:
             self._forget_site(site_id)
-            return None
-        overrides = {}
-        for gun_id in site.guns():
-            gun = self.state.guns.get(gun_id)
-            if gun is not None and gun.session is not None:
-                override = await self._store.get_session_override(gun.session.transaction_id)
-                if override is not None:
-                    overrides[override.session_id] = override
-        self._overrides.update(overrides)
-        return SnapshotInputs(
-            site=site,
-            limit_series=await self._store.get_limit_series(site_id),
-            tariff=await self._store.get_tariff(site_id),
-            overrides=overrides,
-        )
+        else:
+            self._overrides.update(inputs.overrides)
+        return inputs
 
     def _solver(self, site_id: str) -> SiteSolver:
         if site_id not in self._solvers:

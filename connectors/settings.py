@@ -52,9 +52,9 @@ class ApiSection(BaseModel):
 class SchedulerSection(BaseModel):
     """When the optimizer runs and what it pushes."""
 
-    interval_s: float = Field(default=60.0, gt=0, description="Seconds between the scheduled runs of each site.")
+    interval_s: float = Field(default=60.0, gt=0, description="Real seconds between the scheduled runs of each site.")
     debounce_s: float = Field(
-        default=2.0, ge=0, description="A plug-in, unplug or limit change re-solves this many seconds later, once."
+        default=2.0, ge=0, description="A plug-in, unplug or limit change re-solves this many real seconds later, once."
     )
     deadband_a: float = Field(
         default=1.0, ge=0, description="Ampere-steered guns get a new profile only when it differs by this much."
@@ -63,18 +63,19 @@ class SchedulerSection(BaseModel):
         default=0.5, ge=0, description="Watt-steered guns get a new profile only when it differs by this much."
     )
     ack_timeout_s: float = Field(
-        default=15.0, gt=0, description="How long a run waits for stations to acknowledge their profiles."
+        default=15.0, gt=0, description="Real seconds a run waits for stations to acknowledge their profiles."
     )
     follow_s: float = Field(
         default=5.0,
         ge=0,
-        description="Seconds a car is given to follow a new limit before its meter may say it draws less.",
+        description="Real seconds a car is given to follow a new limit before its meter may say it draws less.",
     )
     profile_hold_s: float = Field(
         default=900.0,
         gt=0,
-        description="How long a pushed plan stays in force on a station; after it, the station falls back to "
-        "its fallback limit, so a dead service leaves the site within its limits. Renewed every run.",
+        description="Seconds (of the service's clock) a pushed plan stays in force on a station; after it, the "
+        "station falls back to its fallback limit, so a dead service leaves the site within its limits. Renewed "
+        "every run.",
     )
 
 

@@ -1,9 +1,10 @@
-"""From the store and the live state to the optimizer's `SiteSnapshot` (pure: no I/O, `now` given).
+"""From the store and the live state to the optimizer's `SiteSnapshot`: `read_inputs` reads, the rest is pure.
 
 A session's facts come, in this order, from the REST API's override, what the car told (2.0.1
 charging needs), and the site defaults. A car is judged to draw less than it was offered only by a
 sample received `follow` after it accepted its new limit. A gun is steered only while its
-station is connected and takes profiles; otherwise it is reserved as uncontrolled.
+station is connected and takes profiles; otherwise it is reserved as uncontrolled, with or without
+a car (a car may plug into an idle one and draw what its station allows, unasked).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import datetime, timedelta
 
 from connectors.settings import OptimizerSection, SessionDefaults
 from connectors.state import GunState, LiveState
-from connectors.store.protocol import SessionOverride, Tariff
+from connectors.store.protocol import SessionOverride, Store, Tariff
 from models import LimitSeries, PriceSeries, Session, Site, SiteSnapshot, TimeOfUseTariff
 
 
@@ -26,6 +27,26 @@ class SnapshotInputs:
     limit_series: dict[str, LimitSeries]
     tariff: Tariff | None
     overrides: dict[str, SessionOverride]
+
+
+async def read_inputs(store: Store, state: LiveState, site_id: str) -> SnapshotInputs | None:
+    """What a run reads from the store for `site_id` (None: the site is gone); overrides of live sessions only."""
+    site = await store.get_site(site_id)
+    if site is None:
+        return None
+    overrides = {}
+    for gun_id in site.guns():
+        gun = state.guns.get(gun_id)
+        if gun is not None and gun.session is not None:
+            override = await store.get_session_override(gun.session.transaction_id)
+            if override is not None:
+                overrides[override.session_id] = override
+    return SnapshotInputs(
+        site=site,
+        limit_series=await store.get_limit_series(site_id),
+        tariff=await store.get_tariff(site_id),
+        overrides=overrides,
+    )
 
 
 def price_series(tariff: Tariff | None, site: Site, now: datetime, horizon: timedelta) -> PriceSeries | None:
@@ -42,11 +63,24 @@ def build_snapshot(
     optimizer: OptimizerSection,
     defaults: SessionDefaults,
     follow: timedelta,
+    idle_reserved_kw: Mapping[str, float] | None = None,
 ) -> SiteSnapshot:
+    """`idle_reserved_kw`: idle guns that cannot be steered, held as load at what a car plugged in may draw."""
     sessions = [
         session_of(state, gun_state, inputs.overrides, now, defaults, follow, optimizer.step)
         for gun_id in inputs.site.guns()
         if (gun_state := state.guns.get(gun_id)) is not None and gun_state.session is not None
+    ]
+    sessions += [
+        Session(
+            gun_id=gun_id,
+            arrival=now,
+            departure=now + optimizer.horizon,
+            ev_max_power_kw=reserved_kw,
+            controllable=False,
+        )
+        for gun_id, reserved_kw in (idle_reserved_kw or {}).items()
+        if reserved_kw > 0
     ]
     return SiteSnapshot(
         site=inputs.site,
@@ -88,6 +122,7 @@ def session_of(
         energy_delivered_kwh=live.energy_delivered_kwh,
         observed_power_kw=gun.power_kw if measured_after_limit else None,
         offered_power_kw=held.limit_kw if held is not None and measured_after_limit else None,
+        held_limit_kw=held.kw_at(now) if held is not None and (held.until is None or now < held.until) else None,
         ev_max_power_kw=live.ev_max_power_kw,
         priority=priority,
         controllable=uncontrolled_reason(state, gun.gun_id) is None,

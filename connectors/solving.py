@@ -11,40 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 
-import numpy as np
-
-from models import Allocation, SiteSnapshot, SolveStatus
-from models.allocation import SolverOutcome
-from optimizer import Allocator, OptimizerOptions
-from optimizer.fallback import greedy_allocation
-from optimizer.lp import assemble, objective_of
-from optimizer.problem import build_problem
-from optimizer.result import build_allocation
+from models import Allocation, SiteSnapshot
+from optimizer import Allocator, OptimizerOptions, fallback_allocation
 
 LOGGER = logging.getLogger(__name__)
-
-
-def greedy_fallback(snapshot: SiteSnapshot, options: OptimizerOptions, why: str) -> Allocation:
-    """The greedy rule's allocation of `snapshot`, as `allocate` makes it when the LP gives none."""
-    began = time.perf_counter()
-    data = build_problem(snapshot, options)
-    lp = assemble(data, options)
-    built = time.perf_counter()
-    power = greedy_allocation(data)
-    data.warnings.append(f"{why}; greedy fallback used")
-    return build_allocation(
-        data,
-        power,
-        SolveStatus.FALLBACK,
-        SolverOutcome.ERROR,
-        objective_of(lp, data, power),
-        float("nan"),
-        objective_of(lp, data, np.zeros(lp.layout.power_count)),
-        built - began,
-        time.perf_counter() - built,
-    )
 
 
 class SiteSolver:
@@ -67,4 +38,4 @@ class SiteSolver:
             LOGGER.exception("optimizer failed")
             self._allocator = Allocator(self.options)
             why = f"the optimizer failed: {error!r}"
-        return await asyncio.to_thread(greedy_fallback, snapshot, self.options, why)
+        return await asyncio.to_thread(fallback_allocation, snapshot, self.options, reason=why)

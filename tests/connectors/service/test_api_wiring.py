@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import pytest
 
 from connectors.app import running_service
+from connectors.settings import ApiSection
 from tests.connectors.service.fleet import (
     INTERVAL_S,
     TOLERANCE_KW,
@@ -50,3 +53,18 @@ def test_the_api_is_served_on_the_service_loop_and_a_limit_put_over_it_is_pushed
                 assert 'gridcharge_site_limit_kw{site="depot"} 20.0' in metrics.text
 
     asyncio.run(asyncio.wait_for(scenario(), 30))
+
+
+def test_a_port_in_use_for_the_api_is_an_os_error_naming_it(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        settings = fast_settings(tmp_path, depot(1, limit_kw=11.0), api=ApiSection(host="127.0.0.1", port=port))
+
+        async def start() -> None:
+            async with running_service(settings):
+                pass
+
+        with pytest.raises(OSError, match=f":{port}"):
+            asyncio.run(start())

@@ -1,0 +1,215 @@
+"""Each gun's own tx default on its EVSE: its fallback, or less while it is idle and the plans use the room.
+
+The station's tx default on EVSE 0 (sent at boot, `failsafe`) is the smallest fallback of its
+guns; each gun of a station that takes profiles also gets a tx default of its own, which wins over
+EVSE 0's. It is the gun's fallback (`Failsafe.gun_kw`), cut for an idle gun to its share of what
+the last plan leaves (`idle_defaults`, through `plan_idle`).
+
+A lowered tx default is safe at once; a raised one may use room that falls free only when the
+plans' falls are in force. So the runs send the falls first and wait for their answers (`lower`),
+and the rises only after the plans' rises (`raise_`). An active gun's tx default goes back up to its
+fallback only once it holds a plan for its session (a tx profile wins over tx defaults).
+
+`may_hold_kw` is, per gun, the most its tx default may allow: the larger of what was sent and not
+yet acknowledged and what was, and the fallback for a gun never sent one (EVSE 0's is no more).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from connectors.failsafe import CHANGE_KW, Failsafe
+from connectors.idle_defaults import idle_gun_limits
+from connectors.ocpp.commands import CommandOutcome
+from connectors.ocpp.profiles import profile_for_gun
+from connectors.ocpp.server import StationRegistry
+from connectors.snapshots import uncontrolled_reason
+from connectors.state import LiveState
+from models import Allocation, ChargingLimitSchedule, Gun, ProfilePurpose, Site, StationCapabilities
+
+LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DefaultChange:
+    """One gun's new tx default, for the connection it goes to."""
+
+    gun: Gun
+    limit_kw: float
+    schedule: ChargingLimitSchedule
+    connection: int
+
+
+class GunDefaults:
+    """The per-gun tx defaults of every site: what each gun should hold, what it may hold, and sending them."""
+
+    def __init__(
+        self,
+        failsafe: Failsafe,
+        registry: StationRegistry,
+        state: LiveState,
+        capabilities_of: Callable[[str], StationCapabilities | None],
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.failsafe = failsafe
+        self.registry = registry
+        self.state = state
+        self.capabilities_of = capabilities_of
+        self.clock = clock
+        self._idle_kw: dict[str, float] = {}
+        """Per idle gun, its share of the last plan's room (absent: no cut)."""
+        self._may_hold_kw: dict[str, float] = {}
+        self._background: set[asyncio.Task[list[CommandOutcome | None]]] = set()
+        self._acknowledged: dict[str, tuple[int, float]] = {}
+        """Per gun, (connection, kW) of the last tx default of its own its station accepted on that connection."""
+
+    def plan_idle(self, site: Site, allocation: Allocation, now: datetime, hold: timedelta, step: timedelta) -> None:
+        """Cut the idle guns' tx defaults to the room `allocation` leaves while its plans may be in force.
+
+        The plan must hold the idle guns that cannot be steered (`unsteered_idle_kw`) as load.
+        """
+        steered_kw = {}
+        for gun in site.guns().values():
+            fallback_kw = self.failsafe.gun_kw(gun.id)
+            if fallback_kw is not None and self._idle(gun.id) and self._steerable(gun):
+                steered_kw[gun.id] = fallback_kw
+        idle_kw = idle_gun_limits(site, allocation, steered_kw, (now, now + hold), step)
+        for gun_id in site.guns():
+            self._idle_kw.pop(gun_id, None)
+        self._idle_kw.update(idle_kw)
+
+    def unsteered_idle_kw(self, site: Site) -> dict[str, float]:
+        """The idle guns that cannot be steered, at what a car plugged in may draw: a station that refuses
+        profiles its gun's rating, one that is away the tx default it was last sent (at most its fallback).
+        The plans reserve them, as the optimizer does a session it cannot steer."""
+        reserved_kw = {}
+        for gun in site.guns().values():
+            if not self._idle(gun.id) or self._steerable(gun):
+                continue
+            away = self.registry.get(gun.station_id) is None
+            reserved_kw[gun.id] = self.may_hold_kw(gun.id) if away else gun.max_kw(None)
+        return reserved_kw
+
+    def _idle(self, gun_id: str) -> bool:
+        gun_state = self.state.guns.get(gun_id)
+        return gun_state is None or gun_state.session is None
+
+    def _steerable(self, gun: Gun) -> bool:
+        return uncontrolled_reason(self.state, gun.id) is None and self.capabilities_of(gun.station_id) is not None
+
+    def forget(self, gun_ids: list[str]) -> None:
+        for gun_id in gun_ids:
+            self._idle_kw.pop(gun_id, None)
+            self._may_hold_kw.pop(gun_id, None)
+            self._acknowledged.pop(gun_id, None)
+
+    def may_hold_kw(self, gun_id: str) -> float:
+        """The most the gun's tx default may allow now (inf: a gun of no known site)."""
+        fallback_kw = self.failsafe.gun_kw(gun_id)
+        if gun_id in self._may_hold_kw:
+            return self._may_hold_kw[gun_id]
+        return float("inf") if fallback_kw is None else fallback_kw
+
+    def wanted_kw(self, gun_id: str) -> float | None:
+        """The tx default the gun should hold: its fallback, cut while idle; None without a fallback."""
+        fallback_kw = self.failsafe.gun_kw(gun_id)
+        if fallback_kw is None:
+            return None
+        gun = self.state.guns.get(gun_id)
+        if gun is not None and gun.session is not None:
+            return fallback_kw
+        return min(fallback_kw, self._idle_kw.get(gun_id, fallback_kw))
+
+    def changes(self, site: Site) -> tuple[list[DefaultChange], list[DefaultChange]]:
+        """The tx defaults of `site`'s guns to send: (falls, rises); an active gun rises only once it holds a plan."""
+        falls, rises = [], []
+        for gun in site.guns().values():
+            change = self._change(gun)
+            if change is None:
+                continue
+            if change.limit_kw < self.may_hold_kw(gun.id) - CHANGE_KW:
+                falls.append(change)
+            else:
+                gun_state = self.state.guns.get(gun.id)
+                if gun_state is None or gun_state.session is None or gun_state.held is not None:
+                    rises.append(change)
+        return falls, rises
+
+    async def lower(self, site: Site, timeout_s: float) -> tuple[int, bool]:
+        """Send the falls and wait up to `timeout_s` for their answers: (how many, all accepted)."""
+        falls, _ = self.changes(site)
+        outcomes = await self._send(falls, timeout_s)
+        return len(falls), all(outcome is not None and outcome.ok for outcome in outcomes)
+
+    def lower_now(self, site: Site) -> None:
+        """Send the falls without waiting (a site changed between runs); the rises wait for a run."""
+        falls, _ = self.changes(site)
+        if falls:
+            task = asyncio.get_running_loop().create_task(self._send(falls, timeout_s=None))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def raise_(self, site: Site, timeout_s: float) -> None:
+        """Send the rises (once the plans' falls are in force) and wait up to `timeout_s` for their answers."""
+        _, rises = self.changes(site)
+        await self._send(rises, timeout_s)
+
+    def _change(self, gun: Gun) -> DefaultChange | None:
+        handler = self.registry.get(gun.station_id)
+        capabilities = self.capabilities_of(gun.station_id)
+        wanted_kw = self.wanted_kw(gun.id)
+        if handler is None or capabilities is None or not capabilities.smart_charging or wanted_kw is None:
+            return None
+        acknowledged = self._acknowledged.get(gun.id)
+        if acknowledged is not None and acknowledged[0] == id(handler) and abs(acknowledged[1] - wanted_kw) < CHANGE_KW:
+            return None
+        try:
+            schedule = profile_for_gun(
+                [(self.clock(), wanted_kw)], gun, capabilities, purpose=ProfilePurpose.TX_DEFAULT
+            )
+        except ValueError as error:
+            LOGGER.warning("no tx default for %s: %s", gun.id, error)
+            return None
+        return DefaultChange(gun, wanted_kw, schedule, id(handler))
+
+    async def _send(self, changes: list[DefaultChange], timeout_s: float | None) -> list[CommandOutcome | None]:
+        """Send `changes`; what each may hold is the larger of before and after until it is accepted."""
+        sent = []
+        for change in changes:
+            handler = self.registry.get(change.gun.station_id)
+            if handler is None or id(handler) != change.connection:
+                continue
+            gun_id = change.gun.id
+            self._may_hold_kw[gun_id] = max(self.may_hold_kw(gun_id), change.limit_kw)
+            answer = handler.commands.set_profile(change.gun.evse_id, change.schedule)
+            sent.append((change, asyncio.ensure_future(answer)))
+        if not sent:
+            return []
+        await asyncio.wait([task for _, task in sent], timeout=timeout_s)
+        outcomes: list[CommandOutcome | None] = []
+        for change, task in sent:
+            outcome = task.result() if task.done() else None
+            if outcome is not None and outcome.ok:
+                self._may_hold_kw[change.gun.id] = change.limit_kw
+                self._acknowledged[change.gun.id] = (change.connection, change.limit_kw)
+            outcomes.append(outcome)
+        return outcomes
+
+
+@dataclass(frozen=True)
+class SiteDefaults:
+    """One run's `push.DefaultSteps`: the tx defaults of one site, answers to falls awaited up to `timeout_s`."""
+
+    defaults: GunDefaults
+    site: Site
+    timeout_s: float
+
+    async def lower(self) -> tuple[int, bool]:
+        return await self.defaults.lower(self.site, self.timeout_s)
+
+    def rises_pending(self) -> bool:
+        return bool(self.defaults.changes(self.site)[1])
