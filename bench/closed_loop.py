@@ -2,6 +2,7 @@
 
     python bench/closed_loop.py             # 500 guns, one day at 15-minute ticks (a few minutes)
     python bench/closed_loop.py --guns 50   # a quick look
+    python bench/closed_loop.py --no-tariff # the same day without prices
 
 The site is `bench/instances.py`'s shape (grid > feeders of 50 > 22 kW three-phase guns, with a
 per-phase limit at the grid connection), but congested: the grid connection is `--grid-share` (7 %
@@ -48,12 +49,13 @@ def main() -> None:
     parser.add_argument("--grid-share", type=float, default=0.07, help="grid kW limit / guns' rated sum")
     parser.add_argument("--energy-scale", type=float, default=2.0, help="multiplies every car's energy")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--no-tariff", action="store_true", help="replay without prices (energy and time only)")
     args = parser.parse_args()
 
     the_site = congested_site(args.guns, args.grid_share)
     sessions = workplace_day(the_site, args.energy_scale, args.seed)
     start, end = DAY, DAY + timedelta(days=1)
-    tariff = prices(start, end - start, np.random.default_rng(args.seed))
+    tariff = None if args.no_tariff else prices(start, end - start, np.random.default_rng(args.seed))
     limit_kw = the_site.root.limit_kw
     print(f"# Closed-loop day: {args.guns} guns, grid {limit_kw:.0f} kW ({args.grid_share:.0%} of the rated sum)")
     print(
