@@ -34,18 +34,16 @@ async def read_inputs(store: Store, state: LiveState, site_id: str) -> SnapshotI
     site = await store.get_site(site_id)
     if site is None:
         return None
-    overrides = {}
-    for gun_id in site.guns():
-        gun = state.guns.get(gun_id)
-        if gun is not None and gun.session is not None:
-            override = await store.get_session_override(gun.session.transaction_id)
-            if override is not None:
-                overrides[override.session_id] = override
+    session_ids = [
+        gun.session.transaction_id
+        for gun_id in site.guns()
+        if (gun := state.guns.get(gun_id)) is not None and gun.session is not None
+    ]
     return SnapshotInputs(
         site=site,
         limit_series=await store.get_limit_series(site_id),
         tariff=await store.get_tariff(site_id),
-        overrides=overrides,
+        overrides=await store.get_session_overrides(session_ids),
     )
 
 

@@ -68,10 +68,12 @@ class Steering:
             options.follow_s,
             SiteDefaults(self.gun_defaults, site, options.ack_timeout_s),
         )
-        for result in results:
-            if result.outcome is not None and result.outcome.ok:
-                profile = AcknowledgedProfile(result.push.gun.id, result.push.schedule, self.clock())
-                await self.store.put_acknowledged_profile(profile)
+        accepted = [
+            AcknowledgedProfile(result.push.gun.id, result.push.schedule, self.clock())
+            for result in results
+            if result.outcome is not None and result.outcome.ok
+        ]
+        await self.store.put_acknowledged_profiles(accepted)  # one commit for the run, not one per gun
         if settled:  # the falls are in force: the tx defaults may rise into the room they freed
             await self.gun_defaults.raise_(site, options.ack_timeout_s)
         return results

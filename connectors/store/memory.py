@@ -112,6 +112,19 @@ def _station_and_evse(gun_id: str) -> tuple[str, int]:
     return match.group(1), int(match.group(2))
 
 
+def _session_override(
+    session_id: str, departure_us: int | None, energy_requested_kwh: float | None, priority: float | None
+) -> SessionOverride:
+    departure = None if departure_us is None else _from_us(departure_us)
+    return SessionOverride(session_id, departure, energy_requested_kwh, priority)
+
+
+def _profile_row(profile: AcknowledgedProfile) -> tuple[str, str, int, str, int]:
+    """An acknowledged profile as a row of `acknowledged_profiles`."""
+    station_id, evse_id = _station_and_evse(profile.gun_id)
+    return profile.gun_id, station_id, evse_id, profile.schedule.model_dump_json(), _to_us(profile.at)
+
+
 def _in_utc(sample: MeterSample) -> MeterSample:
     return sample.model_copy(update={"timestamp": sample.timestamp.astimezone(UTC)})
 
@@ -272,17 +285,31 @@ class SqliteStore:
         )
         if not rows:
             return None
-        departure_us, energy_requested_kwh, priority = rows[0]
-        departure = None if departure_us is None else _from_us(departure_us)
-        return SessionOverride(session_id, departure, energy_requested_kwh, priority)
+        return _session_override(session_id, *rows[0])
+
+    async def get_session_overrides(self, session_ids: Sequence[str]) -> dict[str, SessionOverride]:
+        """One query for any number of ids: they go in as one JSON array (`json_each`), not one
+        variable each, so SQLite's limit on variables does not apply."""
+        if not session_ids:
+            return {}
+        rows = self._read(
+            """SELECT session_id, departure_us, energy_requested_kwh, priority FROM session_overrides
+            WHERE session_id IN (SELECT value FROM json_each(?))""",
+            (json.dumps(list(session_ids)),),
+        )
+        return {row[0]: _session_override(*row) for row in rows}
 
     async def put_acknowledged_profile(self, profile: AcknowledgedProfile) -> None:
         """Keep `profile` as the last one its gun accepted (replacing the one before)."""
-        station_id, evse_id = _station_and_evse(profile.gun_id)
-        self._write(
-            "INSERT OR REPLACE INTO acknowledged_profiles VALUES (?, ?, ?, ?, ?)",
-            (profile.gun_id, station_id, evse_id, profile.schedule.model_dump_json(), _to_us(profile.at)),
-        )
+        self._write("INSERT OR REPLACE INTO acknowledged_profiles VALUES (?, ?, ?, ?, ?)", _profile_row(profile))
+
+    async def put_acknowledged_profiles(self, profiles: Sequence[AcknowledgedProfile]) -> None:
+        """Keep each as `put_acknowledged_profile` does, in one transaction: one commit (one sync) for all."""
+        rows = [_profile_row(profile) for profile in profiles]  # a bad gun id or instant fails before writing
+        if not rows:
+            return
+        with _transaction(self._db) as db:
+            db.executemany("INSERT OR REPLACE INTO acknowledged_profiles VALUES (?, ?, ?, ?, ?)", rows)
 
     async def get_acknowledged_profiles(self, station_id: str) -> list[AcknowledgedProfile]:
         """The last acknowledged profile of each gun of the station, by EVSE number (0 first)."""

@@ -111,7 +111,15 @@ class Store(Protocol):
 
     async def get_session_override(self, session_id: str) -> SessionOverride | None: ...
 
+    async def get_session_overrides(self, session_ids: Sequence[str]) -> dict[str, SessionOverride]:
+        """The stored overrides of those sessions, by session id (a session without one is left out);
+        one round trip however many ids, so that a run reads its site's overrides at once."""
+
     async def put_acknowledged_profile(self, profile: AcknowledgedProfile) -> None: ...
+
+    async def put_acknowledged_profiles(self, profiles: Sequence[AcknowledgedProfile]) -> None:
+        """`put_acknowledged_profile` of each, in order (a later one of the same gun wins), made
+        durable together: all of them or, on an error, none."""
 
     async def get_acknowledged_profiles(self, station_id: str) -> list[AcknowledgedProfile]: ...
 

@@ -228,6 +228,78 @@ async def test_the_last_acknowledged_profile_per_gun_is_kept(store: Store) -> No
     assert await store.get_acknowledged_profiles("CP10") == [AcknowledgedProfile("CP10/1", schedule(3, 8), at)]
 
 
+MANY_IDS = 40_000
+"""More ids than SQLite binds as variables in one statement (999 before 3.32, 32,766 since)."""
+
+
+async def test_overrides_are_read_for_many_sessions_at_once(store: Store) -> None:
+    assert await store.get_session_overrides([]) == {}
+    departure = datetime(2026, 3, 1, 18, tzinfo=PLUS_TWO)
+    stored = [
+        SessionOverride("s0", departure=departure),
+        SessionOverride("s1500", energy_requested_kwh=12.5),
+        SessionOverride("s35000", priority=2.0),
+        SessionOverride(f"s{MANY_IDS - 1}", departure, 0.0, 1.0),
+    ]
+    for override in stored:
+        await store.put_session_override(override)
+    await store.put_session_override(SessionOverride("not-asked", priority=5.0))
+
+    found = await store.get_session_overrides([f"s{k}" for k in range(MANY_IDS)])
+    assert found == {override.session_id: override for override in stored}
+    for override in found.values():
+        if override.departure is not None:
+            assert_utc(override.departure)
+    assert await store.get_session_overrides(["s1500", "missing", "s1500"]) == {"s1500": stored[1]}
+    assert await store.get_session_overrides(["missing"]) == {}
+
+
+async def test_acknowledged_profiles_are_kept_together_as_if_one_by_one(store: Store) -> None:
+    at = datetime(2026, 3, 1, 14, 0, 0, 123456, tzinfo=PLUS_TWO)
+    await store.put_acknowledged_profile(AcknowledgedProfile("CP1/1", schedule(1, 10), at))
+    await store.put_acknowledged_profiles([])
+    assert await store.get_acknowledged_profiles("CP1") == [AcknowledgedProfile("CP1/1", schedule(1, 10), at)]
+
+    await store.put_acknowledged_profiles(
+        [
+            AcknowledgedProfile("CP1/2", schedule(2, 16), at),
+            AcknowledgedProfile("CP1/1", schedule(3, 20), at + MINUTE),  # replaces the one kept before
+            AcknowledgedProfile("CP2/1", schedule(4, 8), at),
+            AcknowledgedProfile("CP1/2", schedule(5, 12), at + MINUTE),  # the later of one gun wins
+        ]
+    )
+    profiles = await store.get_acknowledged_profiles("CP1")
+    assert profiles == [
+        AcknowledgedProfile("CP1/1", schedule(3, 20), at + MINUTE),
+        AcknowledgedProfile("CP1/2", schedule(5, 12), at + MINUTE),
+    ]
+    for profile in profiles:
+        assert_utc(profile.at)
+    assert await store.get_acknowledged_profiles("CP2") == [AcknowledgedProfile("CP2/1", schedule(4, 8), at)]
+
+
+async def test_many_acknowledged_profiles_are_kept_in_one_call(store: Store) -> None:
+    profiles = [AcknowledgedProfile(f"CP{k}/1", schedule(k + 1, 16), T0) for k in range(1_500)]
+    await store.put_acknowledged_profiles(profiles)
+    for k in (0, 999, 1_000, 1_499):
+        assert await store.get_acknowledged_profiles(f"CP{k}") == [profiles[k]]
+
+
+async def test_a_batch_with_a_bad_profile_keeps_none_of_it(store: Store) -> None:
+    with pytest.raises(ValueError, match="gun id"):
+        await store.put_acknowledged_profiles(
+            [AcknowledgedProfile("CP1/1", schedule(1, 16), T0), AcknowledgedProfile("CP1", schedule(2, 16), T0)]
+        )
+    with pytest.raises(ValueError, match="naive"):
+        await store.put_acknowledged_profiles(
+            [
+                AcknowledgedProfile("CP1/1", schedule(1, 16), T0),
+                AcknowledgedProfile("CP1/2", schedule(2, 16), datetime(2026, 3, 1, 12)),
+            ]
+        )
+    assert await store.get_acknowledged_profiles("CP1") == []
+
+
 # --- API keys ----------------------------------------------------------------------------------
 async def test_api_keys_are_found_by_hash(store: Store) -> None:
     assert await store.get_api_key("h1") is None
@@ -320,6 +392,7 @@ async def test_everything_given_is_there_after_closing_and_reopening(open_store:
         await store.put_session_override(SessionOverride("s1", departure=departure))
         await store.put_session_override(SessionOverride("s1", energy_requested_kwh=22.0))
         await store.put_acknowledged_profile(AcknowledgedProfile("CP1/1", schedule(7, 16), T0))
+        await store.put_acknowledged_profiles([AcknowledgedProfile("CP2/1", schedule(8, 10), T0)])
         await store.put_api_key(ApiKeyRecord("h1", "write", "planner"))
         await store.add_meter_samples([sample("CP1/1", T0), sample("CP1/1", T0 + MINUTE)])
         await store.add_run(run("depot", T0))
@@ -331,6 +404,8 @@ async def test_everything_given_is_there_after_closing_and_reopening(open_store:
         assert await store.list_stations() == [StationRecord("CP1", "depot", "hash-1")]
         assert await store.get_session_override("s1") == SessionOverride("s1", departure, 22.0)
         assert await store.get_acknowledged_profiles("CP1") == [AcknowledgedProfile("CP1/1", schedule(7, 16), T0)]
+        assert await store.get_acknowledged_profiles("CP2") == [AcknowledgedProfile("CP2/1", schedule(8, 10), T0)]
+        assert await store.get_session_overrides(["s1", "s2"]) == {"s1": SessionOverride("s1", departure, 22.0)}
         assert await store.get_api_key("h1") == ApiKeyRecord("h1", "write", "planner")
         assert await store.get_meter_samples(["CP1/1"], T0, FAR_FUTURE) == [
             sample("CP1/1", T0),
