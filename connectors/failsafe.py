@@ -50,14 +50,14 @@ class Failsafe:
             LOGGER.warning("site %s: fallback limits kept as they were: %s", site.id, error)
             return set()
         self._limits[site.id] = limits
-        for gun in site.guns().values():
+        guns = site.guns()
+        for gun in guns.values():
             self._site_of_station[gun.station_id] = site
-        changed = {
-            site.guns()[gun_id].station_id
+        return {
+            guns[gun_id].station_id
             for gun_id, limit_kw in limits.kw.items()
             if previous is None or abs(previous.kw.get(gun_id, -1.0) - limit_kw) >= CHANGE_KW
         }
-        return changed
 
     def forget_site(self, site_id: str) -> None:
         self._limits.pop(site_id, None)

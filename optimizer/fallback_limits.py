@@ -98,7 +98,7 @@ def fallback_limits(
         raise SnapshotError(f"fallback limits asked for unknown guns {missing}")
     window_s = (-math.inf, math.inf) if now is None else (now.timestamp(), (now + hold).timestamp())
     guns = [all_guns[gun_id] for gun_id in chosen]
-    coefficient, limit = _node_rows(site, chosen, series, window_s)
+    coefficient, limit = _node_rows(site, guns, series, window_s)
     minimum_kw = np.array([gun.min_kw(None) for gun in guns])
     cap_kw = np.array([_gun_cap_kw(gun, series.get(gun.id), window_s) for gun in guns])
     admitted = _admit(coefficient, limit, minimum_kw, cap_kw, chosen)
@@ -131,14 +131,14 @@ def _smallest_in_window(
 
 
 def _node_rows(
-    site: Site, gun_ids: list[str], series: Mapping[str, LimitSeries], window_s: tuple[float, float]
+    site: Site, guns: list[Gun], series: Mapping[str, LimitSeries], window_s: tuple[float, float]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Limits as rows `coefficient @ power_kw <= limit`: per limited node, one kW row, one row per phase.
 
     Rows that no considered gun loads are left out.
     """
-    column = {gun_id: g for g, gun_id in enumerate(gun_ids)}
-    a_per_kw = [gun.phase_current_a_per_kw(None) for gun in (site.guns()[gun_id] for gun_id in gun_ids)]
+    column = {gun.id: g for g, gun in enumerate(guns)}
+    a_per_kw = [gun.phase_current_a_per_kw(None) for gun in guns]
     rows: list[np.ndarray] = []
     limits: list[float] = []
 
@@ -148,13 +148,13 @@ def _node_rows(
             under += visit(child)
         limit_kw, limit_a = _smallest_in_window(series.get(node.id), node.limit_kw, node.limit_a, window_s)
         if under and math.isfinite(limit_kw):
-            row = np.zeros(len(gun_ids))
+            row = np.zeros(len(guns))
             row[under] = 1.0
             rows.append(row)
             limits.append(limit_kw)
         if under and math.isfinite(limit_a):
             for phase in PHASES:
-                row = np.zeros(len(gun_ids))
+                row = np.zeros(len(guns))
                 row[under] = [a_per_kw[g][phase] for g in under]
                 if row.any():
                     rows.append(row)
@@ -162,7 +162,7 @@ def _node_rows(
         return under
 
     visit(site.root)
-    coefficient = np.vstack(rows) if rows else np.zeros((0, len(gun_ids)))
+    coefficient = np.vstack(rows) if rows else np.zeros((0, len(guns)))
     return coefficient, np.array(limits, dtype=float)
 
 
