@@ -35,7 +35,7 @@ from connectors.run_record import RunFacts, record_run
 from connectors.runtime import SessionView, SolveReason, StationView
 from connectors.scheduler import SiteRuns, SiteScheduler
 from connectors.settings import Settings
-from connectors.snapshots import SnapshotInputs, build_snapshot, read_inputs
+from connectors.snapshots import SnapshotInputs, build_snapshot, read_inputs, series_in_tree
 from connectors.solving import SiteSolver
 from connectors.state import LiveState, utc_now
 from connectors.steering import Steering
@@ -157,7 +157,7 @@ class Service:
             self._forget_site(site_id)
             return
         await self._adopt(site)
-        self.fallbacks.send(site, await self._store.get_limit_series(site_id))
+        self.fallbacks.send(site, series_in_tree(site, await self._store.get_limit_series(site_id)))
         self.gun_defaults.lower_now(site)  # a lower limit cuts the tx defaults at once; rises wait for the run
         if self._started:
             self.scheduler.add_site(site_id)

@@ -41,10 +41,17 @@ async def read_inputs(store: Store, state: LiveState, site_id: str) -> SnapshotI
     ]
     return SnapshotInputs(
         site=site,
-        limit_series=await store.get_limit_series(site_id),
+        limit_series=series_in_tree(site, await store.get_limit_series(site_id)),
         tariff=await store.get_tariff(site_id),
         overrides=await store.get_session_overrides(session_ids),
     )
+
+
+def series_in_tree(site: Site, series: Mapping[str, LimitSeries]) -> dict[str, LimitSeries]:
+    """The series of nodes and guns in the site's tree. A series stays stored when a replaced site
+    drops its node (the node may come back), but it no longer applies."""
+    known = site.nodes().keys() | site.guns().keys()
+    return {node_id: steps for node_id, steps in series.items() if node_id in known}
 
 
 def price_series(tariff: Tariff | None, site: Site, now: datetime, horizon: timedelta) -> PriceSeries | None:

@@ -9,8 +9,11 @@ from pathlib import Path
 from connectors.app import running_service
 from connectors.service import Service
 from connectors.settings import OptimizerSection, SessionDefaults
+from connectors.snapshots import read_inputs
+from connectors.state import LiveState
+from connectors.store.memory import SqliteStore
 from connectors.store.protocol import SessionOverride
-from models import TimeOfUseBand, TimeOfUseTariff
+from models import LimitNode, LimitSeries, LimitStep, SiteSnapshot, TimeOfUseBand, TimeOfUseTariff
 from tests.connectors.service.fleet import depot, fast_settings, fleet, until
 
 
@@ -71,3 +74,25 @@ def test_a_priority_given_over_the_store_gets_its_gun_more(tmp_path: Path) -> No
 def _planned(runtime: Service, site_id: str, guns: int) -> bool:
     plan = runtime.allocation(site_id)
     return plan is not None and len(plan.limits_now) == guns
+
+
+def test_a_series_of_a_node_a_replaced_site_dropped_no_longer_applies(tmp_path: Path) -> None:
+    site = depot(2, limit_kw=44.0)
+    feeder = LimitNode(id="feeder", limit_kw=30.0, guns=site.root.guns)
+    with_feeder = site.model_copy(update={"root": site.root.model_copy(update={"guns": [], "children": [feeder]})})
+    start = datetime.now(UTC)
+    series = LimitSeries(steps=[LimitStep(start=start, end=start + timedelta(hours=1), limit_kw=10.0)])
+
+    async def scenario() -> None:
+        async with SqliteStore(tmp_path / "store.db") as store:
+            await store.put_site(with_feeder)
+            await store.put_limit_series(site.id, "feeder", series)
+            await store.put_site(site)  # replaced: no feeder any more
+            inputs = await read_inputs(store, LiveState(lambda *_: None), site.id)
+            assert inputs is not None
+            assert inputs.limit_series == {}
+            assert await store.get_limit_series(site.id) == {"feeder": series}  # kept, should the node return
+            now = datetime.now(UTC)
+            SiteSnapshot(site=inputs.site, now=now, limit_series=inputs.limit_series)  # no SnapshotError
+
+    asyncio.run(scenario())
