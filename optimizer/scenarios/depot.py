@@ -15,9 +15,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from models import Gun, LimitNode, Site
+from models import Gun, Site
 from models.site import PHASES
-from optimizer.scenarios.sampling import Arrivals, CarMix, local_days, park
+from optimizer.scenarios.sampling import Arrivals, CarMix, local_days, one_connection, park
 
 RETURN_MEAN_H = 17.5
 RETURN_SD_H = 0.75
@@ -33,17 +33,8 @@ VANS = CarMix(shares=(1.0,), max_kw=(11.0,), phases=(3,))
 
 def depot_site(guns: int = 30, limit_kw: float | None = None, timezone: str = "Europe/Amsterdam") -> Site:
     """`guns` three-phase 11 kW guns under one grid connection of `limit_kw` (None: unlimited)."""
-    return Site(
-        id="depot",
-        timezone=timezone,
-        root=LimitNode(
-            id="grid",
-            limit_kw=limit_kw,
-            guns=[
-                Gun(station_id=f"VAN{g:03d}", max_power_kw=GUN_KW, phases=3, phase=PHASES[g % 3]) for g in range(guns)
-            ],
-        ),
-    )
+    site_guns = [Gun(station_id=f"VAN{g:03d}", max_power_kw=GUN_KW, phases=3, phase=PHASES[g % 3]) for g in range(guns)]
+    return one_connection("depot", "grid", site_guns, limit_kw, timezone)
 
 
 def depot_sessions(site: Site, start: str | pd.Timestamp, days: int = 7, seed: int = 0) -> pd.DataFrame:

@@ -23,8 +23,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from models import Gun, GunKind, LimitNode, Site
-from optimizer.scenarios.sampling import Arrivals, CarMix, local_days, park
+from models import Gun, GunKind, Site
+from optimizer.scenarios.sampling import Arrivals, CarMix, local_days, one_connection, park
 
 ENERGY_MEAN_KWH = 22.0
 ENERGY_SD_KWH = 8.0
@@ -40,15 +40,8 @@ CARS = CarMix(shares=(0.4, 0.4, 0.2), max_kw=(50.0, 100.0, 150.0), phases=(3, 3,
 
 def fast_hub_site(guns: int = 6, limit_kw: float | None = None, timezone: str = "Europe/Amsterdam") -> Site:
     """`guns` DC guns of 150 kW under one grid connection of `limit_kw` (None: unlimited)."""
-    return Site(
-        id="fast-hub",
-        timezone=timezone,
-        root=LimitNode(
-            id="grid",
-            limit_kw=limit_kw,
-            guns=[Gun(station_id=f"HPC{g:02d}", kind=GunKind.DC, max_power_kw=GUN_KW) for g in range(guns)],
-        ),
-    )
+    site_guns = [Gun(station_id=f"HPC{g:02d}", kind=GunKind.DC, max_power_kw=GUN_KW) for g in range(guns)]
+    return one_connection("fast-hub", "grid", site_guns, limit_kw, timezone)
 
 
 def fast_hub_sessions(site: Site, start: str | pd.Timestamp, days: int = 7, seed: int = 0) -> pd.DataFrame:

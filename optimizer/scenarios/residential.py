@@ -21,9 +21,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from models import Gun, LimitNode, Site
+from models import Gun, Site
 from models.site import PHASES
-from optimizer.scenarios.sampling import Arrivals, CarMix, local_days, lognormal, park
+from optimizer.scenarios.sampling import Arrivals, CarMix, local_days, lognormal, one_connection, park
 
 PLUG_INS_PER_WEEK = 3.0
 ENERGY_MEAN_KWH = 18.0
@@ -39,17 +39,10 @@ CARS = CarMix(shares=(0.6, 0.4), max_kw=(7.4, 11.0), phases=(1, 3))
 
 def residential_site(guns: int = 12, limit_kw: float | None = None, timezone: str = "Europe/Amsterdam") -> Site:
     """`guns` single-phase 7.4 kW guns under one building connection of `limit_kw` (None: unlimited)."""
-    return Site(
-        id="residential",
-        timezone=timezone,
-        root=LimitNode(
-            id="building",
-            limit_kw=limit_kw,
-            guns=[
-                Gun(station_id=f"FLAT{g:03d}", max_power_kw=GUN_KW, phases=1, phase=PHASES[g % 3]) for g in range(guns)
-            ],
-        ),
-    )
+    site_guns = [
+        Gun(station_id=f"FLAT{g:03d}", max_power_kw=GUN_KW, phases=1, phase=PHASES[g % 3]) for g in range(guns)
+    ]
+    return one_connection("residential", "building", site_guns, limit_kw, timezone)
 
 
 def residential_sessions(site: Site, start: str | pd.Timestamp, days: int = 7, seed: int = 0) -> pd.DataFrame:

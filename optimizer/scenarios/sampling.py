@@ -15,9 +15,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from models import Site
+from models import Gun, LimitNode, Site
 
 SESSION_FRAME_COLUMNS = ("session_id", "gun", "arrival", "departure", "energy_kwh", "max_kw", "phases")
+
+
+def one_connection(site_id: str, root_id: str, guns: list[Gun], limit_kw: float | None, timezone: str) -> Site:
+    """A site of `guns` directly under one connection `root_id` of `limit_kw` (None: unlimited)."""
+    return Site(id=site_id, timezone=timezone, root=LimitNode(id=root_id, limit_kw=limit_kw, guns=guns))
 
 
 def lognormal(rng: np.random.Generator, median: float, mean: float, size: int) -> np.ndarray:

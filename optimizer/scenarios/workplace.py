@@ -23,9 +23,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from models import Gun, LimitNode, Site
+from models import Gun, Site
 from models.site import PHASES
-from optimizer.scenarios.sampling import Arrivals, CarMix, local_days, lognormal, park
+from optimizer.scenarios.sampling import Arrivals, CarMix, local_days, lognormal, one_connection, park
 
 ENERGY_MEDIAN_KWH = 6.7
 ENERGY_MEAN_KWH = 9.3
@@ -44,17 +44,8 @@ CARS = CarMix(shares=(0.8, 0.2), max_kw=(11.0, 7.4), phases=(3, 1))
 
 def workplace_site(guns: int = 20, limit_kw: float | None = None, timezone: str = "Europe/Amsterdam") -> Site:
     """`guns` three-phase 11 kW guns under one grid connection of `limit_kw` (None: unlimited)."""
-    return Site(
-        id="workplace",
-        timezone=timezone,
-        root=LimitNode(
-            id="grid",
-            limit_kw=limit_kw,
-            guns=[
-                Gun(station_id=f"WP{g:03d}", max_power_kw=GUN_KW, phases=3, phase=PHASES[g % 3]) for g in range(guns)
-            ],
-        ),
-    )
+    site_guns = [Gun(station_id=f"WP{g:03d}", max_power_kw=GUN_KW, phases=3, phase=PHASES[g % 3]) for g in range(guns)]
+    return one_connection("workplace", "grid", site_guns, limit_kw, timezone)
 
 
 def workplace_sessions(site: Site, start: str | pd.Timestamp, days: int = 7, seed: int = 0) -> pd.DataFrame:
