@@ -21,7 +21,6 @@ class Rows:
     value: np.ndarray
     lower: np.ndarray
     upper: np.ndarray
-    names: list[str]
 
 
 def define_energy(data: ProblemData, layout: Layout) -> Rows:
@@ -39,7 +38,6 @@ def define_energy(data: ProblemData, layout: Layout) -> Rows:
         value=np.concatenate([data.col_hours, np.ones(gun_count * segments)]),
         lower=data.target_kwh.copy(),
         upper=data.target_kwh.copy(),
-        names=[f"energy[{gun}]" for gun in data.gun_ids],
     )
 
 
@@ -48,15 +46,12 @@ def define_node_power(data: ProblemData) -> Rows:
 
     One row per limited node and step that has a gun under it; unlimited nodes have none.
     """
-    return _tree_rows(data, data.node_limit_kw, None, "node_kw")
+    return _tree_rows(data, data.node_limit_kw, None)
 
 
 def define_node_phase(data: ProblemData) -> Rows:
     """node_a[n,phase,t]: sum of a_per_kw[g,phase] * power_kw[g,t] <= limit_a[n,t] - fixed (A)."""
-    parts = []
-    for phase in range(3):
-        parts.append(_tree_rows(data, data.node_limit_a[:, phase, :], phase, f"node_a_L{phase + 1}"))
-    return _concat(parts)
+    return _concat([_tree_rows(data, data.node_limit_a[:, phase, :], phase) for phase in range(3)])
 
 
 def define_fairness(data: ProblemData, layout: Layout) -> Rows:
@@ -75,7 +70,6 @@ def define_fairness(data: ProblemData, layout: Layout) -> Rows:
         value=np.concatenate([-np.ones(count), np.ones(count * segments)]),
         lower=np.full(count, -np.inf),
         upper=np.zeros(count),
-        names=[f"fair[{data.gun_ids[g]}]" for g in guns],
     )
 
 
@@ -94,7 +88,6 @@ def define_share(data: ProblemData, layout: Layout) -> Rows:
         value=np.concatenate([-np.ones(count), np.ones(count)]),
         lower=np.full(count, -np.inf),
         upper=np.zeros(count),
-        names=[f"share[{data.gun_ids[g]}]" for g in guns],
     )
 
 
@@ -113,11 +106,10 @@ def define_stability(data: ProblemData, layout: Layout) -> Rows:
         value=np.concatenate([np.ones(count), -np.ones(count), np.ones(count)]),
         lower=data.held_kw[guns].copy(),
         upper=data.held_kw[guns].copy(),
-        names=[f"stable[{data.gun_ids[g]}]" for g in guns],
     )
 
 
-def _tree_rows(data: ProblemData, limits: np.ndarray, phase: int | None, family: str) -> Rows:
+def _tree_rows(data: ProblemData, limits: np.ndarray, phase: int | None) -> Rows:
     """Rows of one family over the tree: (node, step) pairs that are limited and have a column."""
     limited = np.isfinite(limits)
     row_of = np.full(limited.shape, -1, dtype=np.int64)
@@ -146,7 +138,6 @@ def _tree_rows(data: ProblemData, limits: np.ndarray, phase: int | None, family:
         value=np.concatenate(values) if values else np.zeros(0),
         lower=np.full(len(node_idx), -np.inf),
         upper=limits[node_idx, step_idx],
-        names=[f"{family}[{data.node_ids[n]},{t}]" for n, t in zip(node_idx, step_idx, strict=True)],
     )
 
 
@@ -158,5 +149,4 @@ def _concat(parts: list[Rows]) -> Rows:
         value=np.concatenate([part.value for part in parts]),
         lower=np.concatenate([part.lower for part in parts]),
         upper=np.concatenate([part.upper for part in parts]),
-        names=[name for part in parts for name in part.names],
     )

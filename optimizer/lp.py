@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from optimizer.constraints import (
-    Rows,
     define_energy,
     define_fairness,
     define_node_phase,
@@ -32,7 +31,6 @@ class LinearProgram:
     start: np.ndarray  # CSC column starts, length col_count + 1
     index: np.ndarray  # row of each nonzero
     value: np.ndarray
-    row_names: list[str]
 
     @property
     def row_count(self) -> int:
@@ -50,10 +48,11 @@ def assemble(data: ProblemData, options: OptimizerOptions) -> LinearProgram:
         define_stability(data, layout),
     ]
     offsets = np.cumsum([0] + [len(rows.lower) for rows in families])
+    row_lower = np.concatenate([rows.lower for rows in families])
     row = np.concatenate([rows.row + offset for rows, offset in zip(families, offsets, strict=False)])
     col = np.concatenate([rows.col for rows in families])
     value = np.concatenate([rows.value for rows in families])
-    order = np.lexsort((row, col))
+    order = np.argsort(col * len(row_lower) + row)  # by column, then row; one key sorts fast
     counts = np.bincount(col, minlength=layout.col_count)
     start = np.concatenate([[0], np.cumsum(counts)])
     shortfall_upper = np.repeat(data.target_kwh / layout.shortfall_segments, layout.shortfall_segments)
@@ -70,17 +69,12 @@ def assemble(data: ProblemData, options: OptimizerOptions) -> LinearProgram:
         col_upper=np.concatenate(
             [data.col_upper_kw, shortfall_upper, fairness_upper, data.share_kw[layout.fairness_guns], stability_upper]
         ),
-        row_lower=np.concatenate([rows.lower for rows in families]),
+        row_lower=row_lower,
         row_upper=np.concatenate([rows.upper for rows in families]),
         start=start.astype(np.int32),
         index=row[order].astype(np.int32),
         value=value[order],
-        row_names=_names(families),
     )
-
-
-def _names(families: list[Rows]) -> list[str]:
-    return [name for rows in families for name in rows.names]
 
 
 def objective_of(lp: LinearProgram, data: ProblemData, power_kw: np.ndarray) -> float:

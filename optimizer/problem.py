@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from models import Gun, Session, SiteSnapshot
-from models.site import PHASES, Phase
+from models.site import PHASES
 from models.units import current_to_power_kw
 from optimizer.options import OptimizerOptions
 from optimizer.signals import fit_limits, fit_prices, step_bounds_s
@@ -122,6 +122,7 @@ def build_problem(snapshot: SiteSnapshot, options: OptimizerOptions) -> ProblemD
         node_static_a[n] = limit_a
 
     active: list[Session] = []
+    active_windows_s: list[tuple[float, float]] = []
     fixed_ids: list[str] = []
     fixed_rows: list[np.ndarray] = []
     fixed_node_kw = np.zeros((len(nodes), count))
@@ -132,6 +133,7 @@ def build_problem(snapshot: SiteSnapshot, options: OptimizerOptions) -> ProblemD
             continue
         if session.controllable:
             active.append(session)
+            active_windows_s.append((arrival_s, departure_s))
             continue
         gun = guns[session.gun_id]
         reserve_kw = _uncontrolled_reserve_kw(gun, session, options)
@@ -151,14 +153,17 @@ def build_problem(snapshot: SiteSnapshot, options: OptimizerOptions) -> ProblemD
     node_limit_a = np.clip(node_static_a - fixed_node_a, 0.0, None)
 
     gun_of = [guns[session.gun_id] for session in active]
-    arrivals_s = np.array([session.arrival.timestamp() for session in active]).reshape(-1, 1)
-    departures_s = np.array([session.departure.timestamp() for session in active])
+    windows_s = np.array(active_windows_s).reshape(-1, 2)
+    arrivals_s, departures_s = windows_s[:, :1], windows_s[:, 1]
     overlaps_s = np.minimum(ends_s[None, :], departures_s[:, None]) - np.maximum(starts_s[None, :], arrivals_s)
     col_gun, col_step = np.nonzero(overlaps_s > _EPS_S)  # row-major: by gun, then step
     col_hours = overlaps_s[col_gun, col_step] / 3600.0
     gun_cols = np.searchsorted(col_gun, np.arange(len(active) + 1))
-    min_kw = np.array([gun.min_kw(session.ev_phases) for gun, session in zip(gun_of, active, strict=True)])
-    session_max_kw = np.array([_session_max_kw(gun, session) for gun, session in zip(gun_of, active, strict=True)])
+    facts = np.array(
+        [_session_facts(gun, session, snapshot.default_energy_kwh) for gun, session in zip(gun_of, active, strict=True)]
+    ).reshape(-1, 9)
+    min_kw, session_max_kw, wanted, delivered, priority, held_kw = facts[:, :6].T.copy()
+    coefs = np.ascontiguousarray(facts[:, 6:])  # A per kW on L1, L2, L3
     col_upper = session_max_kw[col_gun]
     for g, session in enumerate(active):
         series = snapshot.limit_series.get(session.gun_id)
@@ -175,13 +180,6 @@ def build_problem(snapshot: SiteSnapshot, options: OptimizerOptions) -> ProblemD
     col_upper = np.clip(col_upper, 0.0, None)
     # A step whose cap is below the gun's minimum can only be 0: say so before solving.
     col_upper[col_upper < min_kw[col_gun] - 1e-9] = 0.0
-    wanted = np.array(
-        [snapshot.default_energy_kwh if s.energy_requested_kwh is None else s.energy_requested_kwh for s in active]
-    )
-    delivered = np.array([session.energy_delivered_kwh for session in active])
-    coefs = np.array(
-        [_phase_row(gun.phase_current_a_per_kw(session.ev_phases)) for gun, session in zip(gun_of, active, strict=True)]
-    ).reshape(-1, 3)
     gun_anc = np.full((len(active), depth), -1, dtype=np.int64)
     for g, session in enumerate(active):
         path = [node_index[node_id] for node_id in ancestors[session.gun_id]]
@@ -196,9 +194,9 @@ def build_problem(snapshot: SiteSnapshot, options: OptimizerOptions) -> ProblemD
         gun_ids=[session.gun_id for session in active],
         guns=gun_of,
         target_kwh=np.clip(wanted - delivered, 0.0, None) if len(active) else np.zeros(0),
-        priority=np.array([session.priority for session in active], dtype=float),
+        priority=priority,
         departure_s=departures_s.astype(float),
-        min_kw=min_kw.astype(float),
+        min_kw=min_kw,
         phase_a_per_kw=coefs,
         col_gun=col_gun.astype(np.int64),
         col_step=col_step.astype(np.int64),
@@ -215,9 +213,7 @@ def build_problem(snapshot: SiteSnapshot, options: OptimizerOptions) -> ProblemD
         gun_ancestors=gun_anc,
         fixed_ids=fixed_ids,
         fixed_kw=fixed_kw,
-        held_kw=np.array(
-            [np.nan if session.held_limit_kw is None else session.held_limit_kw for session in active], dtype=float
-        ),
+        held_kw=held_kw,
         share_kw=np.zeros(len(active)),
         warnings=warnings,
     )
@@ -287,8 +283,21 @@ def _level_at(ceiling: np.ndarray, weight: np.ndarray, limit: float) -> float:
     return float((limit - below[first]) / rising[first])
 
 
-def _phase_row(per_phase: dict[Phase, float]) -> list[float]:
-    return [per_phase[phase] for phase in PHASES]
+def _session_facts(gun: Gun, session: Session, default_energy_kwh: float) -> tuple[float, ...]:
+    """What the arrays need of one controllable session, in one pass over thousands of them:
+    min kW, max kW, kWh wanted, kWh delivered, priority, held kW (NaN: none), A per kW on L1-L3."""
+    wanted = default_energy_kwh if session.energy_requested_kwh is None else session.energy_requested_kwh
+    held = np.nan if session.held_limit_kw is None else session.held_limit_kw
+    per_phase = gun.phase_current_a_per_kw(session.ev_phases)
+    return (
+        gun.min_kw(session.ev_phases),
+        _session_max_kw(gun, session),
+        wanted,
+        session.energy_delivered_kwh,
+        session.priority,
+        held,
+        *(per_phase[phase] for phase in PHASES),
+    )
 
 
 def _session_max_kw(gun: Gun, session: Session) -> float:

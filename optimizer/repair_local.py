@@ -64,6 +64,14 @@ class _Spare:
         a_ok = np.all(a_room >= (coef[:, None] * add_kw[None, :])[None, :, :] - _FIT_TOL, axis=(0, 1))
         return kw_ok & a_ok
 
+    def fits_one(self, gun: int, step: int, add_kw: float) -> bool:
+        """`fits` for one step: the repair's hot path, without the fancy indexing of many steps."""
+        nodes = self.nodes(gun)
+        if np.any(self.kw[nodes, step] < add_kw - _FIT_TOL):
+            return False
+        need_a = self.data.phase_a_per_kw[gun] * add_kw
+        return not np.any(self.a[nodes, :, step] < need_a - _FIT_TOL)
+
     def room_kw(self, gun: int, step: int) -> float:
         """The most that can be added for `gun` at `step` within every node above it."""
         nodes = self.nodes(gun)
@@ -88,7 +96,7 @@ def _raise_with_donor(data: ProblemData, power: np.ndarray, spare: _Spare, col: 
     gun, step = data.col_gun[col], data.col_step[col]
     minimum = data.min_kw[gun]
     raise_kw = minimum - power[col]
-    if not spare.fits(gun, np.array([step]), np.array([raise_kw]))[0]:
+    if not spare.fits_one(gun, step, raise_kw):
         return False
     energy = raise_kw * data.col_hours[col]
     give_kw = energy / data.col_hours[others]

@@ -13,6 +13,8 @@ from models.allocation import SolverOutcome
 from optimizer.lp import LinearProgram
 
 _FEASIBLE_SOLUTION = 2  # HiGHS SolutionStatus kSolutionStatusFeasible
+_COLUMN_WISE = int(highspy.MatrixFormat.kColwise)
+_MINIMIZE = int(highspy.ObjSense.kMinimize)
 
 
 @dataclass(frozen=True)
@@ -36,21 +38,28 @@ class HighsSolver:
         self._highs.setOptionValue("solver", "simplex" if method == "simplex" else "ipm")
         if method == "simplex":
             self._highs.setOptionValue("simplex_strategy", 1)  # dual
-        model = highspy.HighsLp()
-        model.num_col_ = len(lp.cost)
-        model.num_row_ = lp.row_count
-        model.col_cost_ = lp.cost
-        model.col_lower_ = lp.col_lower
-        model.col_upper_ = lp.col_upper
-        model.row_lower_ = np.where(np.isinf(lp.row_lower), -highspy.kHighsInf, lp.row_lower)
-        model.row_upper_ = np.where(np.isinf(lp.row_upper), highspy.kHighsInf, lp.row_upper)
-        model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        model.a_matrix_.start_ = lp.start
-        model.a_matrix_.index_ = lp.index
-        model.a_matrix_.value_ = lp.value
-        model.a_matrix_.num_col_ = len(lp.cost)
-        model.a_matrix_.num_row_ = lp.row_count
-        self._highs.passModel(model)
+        # The array overload: HiGHS copies the numpy arrays once (a HighsLp's attributes would be
+        # converted element by element, ~50 ms at 5,000 guns x 96 steps). Infinite row bounds need
+        # no mapping: highspy.kHighsInf is the float infinity.
+        status = self._highs.passModel(
+            len(lp.cost),
+            lp.row_count,
+            len(lp.value),
+            _COLUMN_WISE,
+            _MINIMIZE,
+            0.0,
+            lp.cost,
+            lp.col_lower,
+            lp.col_upper,
+            lp.row_lower,
+            lp.row_upper,
+            lp.start,
+            lp.index,
+            lp.value,
+            np.zeros(len(lp.cost), dtype=np.int32),  # every column continuous
+        )
+        if status != highspy.HighsStatus.kOk:
+            raise RuntimeError(f"HiGHS refused the LP: {status}")
         self._col_count = len(lp.cost)
         self._structure = (lp.start, lp.index, lp.value)
 
@@ -71,11 +80,7 @@ class HighsSolver:
         rows = np.arange(lp.row_count, dtype=np.int32)
         self._highs.changeColsCost(self._col_count, cols, lp.cost)
         self._highs.changeColsBounds(self._col_count, cols, lp.col_lower, lp.col_upper)
-        self.change_row_bounds(
-            rows,
-            np.where(np.isinf(lp.row_lower), -highspy.kHighsInf, lp.row_lower),
-            np.where(np.isinf(lp.row_upper), highspy.kHighsInf, lp.row_upper),
-        )
+        self.change_row_bounds(rows, lp.row_lower, lp.row_upper)  # highspy.kHighsInf is numpy's inf
         self.set_time_limit(time_limit_s)
 
     def set_time_limit(self, time_limit_s: float) -> None:
