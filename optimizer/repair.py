@@ -65,12 +65,12 @@ def repair_minimum(
         solver.change_bounds(tails, data.min_kw[data.col_gun[tails]], data.min_kw[data.col_gun[tails]])
         raised[down] = False
         raised[up] = True
-        attempt = solver.solve()
+        attempt = solver.resolve_after_bounds_changed()
         if attempt.solution is None and len(up):
             # Should not happen (each raise fits); hold them at 0 instead, which is always feasible.
             solver.change_bounds(up, np.zeros(len(up)), np.zeros(len(up)))
             raised[up] = False
-            attempt = solver.solve()
+            attempt = solver.resolve_after_bounds_changed()
         if attempt.solution is None:
             break
         result, solution = attempt, attempt.solution

@@ -15,6 +15,7 @@ from optimizer.lp import LinearProgram
 _FEASIBLE_SOLUTION = 2  # HiGHS SolutionStatus kSolutionStatusFeasible
 _COLUMN_WISE = int(highspy.MatrixFormat.kColwise)
 _MINIMIZE = int(highspy.ObjSense.kMinimize)
+_PRIMAL_SIMPLEX = 4  # HiGHS option simplex_strategy: 1 dual, 4 primal
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,24 @@ class HighsSolver:
     def change_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
         if len(rows):
             self._highs.changeRowsBounds(len(rows), rows.astype(np.int32), lower, upper)  # type: ignore[attr-defined]
+
+    def resolve_after_bounds_changed(self) -> SolverResult:
+        """Re-solve from the last basis with primal simplex, then restore the configured method.
+
+        Measured on the repair's re-solves (a few dozen columns fixed at 0 or their minimum):
+        dual simplex from the old basis took 6.0 s where the first solve took 1.7 s at 5,000 guns
+        x 1 step, and needed six rounds at 5,000 x 24; primal simplex took 0.35 s and 0.1 s, and
+        its vertex left fewer values below a minimum (two solves in all at 5,000 x 24).
+        """
+        _, method = self._highs.getOptionValue("solver")
+        _, strategy = self._highs.getOptionValue("simplex_strategy")
+        self._highs.setOptionValue("solver", "simplex")
+        self._highs.setOptionValue("simplex_strategy", _PRIMAL_SIMPLEX)
+        try:
+            return self.solve()
+        finally:
+            self._highs.setOptionValue("solver", method)
+            self._highs.setOptionValue("simplex_strategy", strategy)
 
     def solve(self) -> SolverResult:
         began = time.perf_counter()
