@@ -89,6 +89,7 @@ async def running_service(
                 require_password=settings.ocpp.require_password,
                 tls_certificate=None if settings.ocpp.tls_certificate is None else str(settings.ocpp.tls_certificate),
                 tls_key=None if settings.ocpp.tls_key is None else str(settings.ocpp.tls_key),
+                offline_fallback_settings=tuple(settings.ocpp.offline_fallback_settings),
             ),
             clock=clock,
             authorize=_authorizer(settings.authorization_allowlist),

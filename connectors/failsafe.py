@@ -6,7 +6,12 @@ every node of the tree for the next `hold`. They reach the stations in two ways:
 - at boot, through the OCPP server's `BootLimitsPolicy` (`Failsafe.boot_limits`): a tx default on
   EVSE 0 at the smallest fallback of the station's guns, which every gun then holds;
 - each gun's own tx default on its EVSE (it wins over EVSE 0's), sent by the runs (`gun_defaults`):
-  its fallback, or less while it is idle and the plans of the others use the room.
+  its fallback, or less while it is idle and the plans of the others use the room;
+- where the station has an offline-fallback setting of its own (vendor-specific, configured in
+  `ocpp.offline_fallback_settings`): the sum of its guns' fallbacks, in W or as the current on each
+  phase that keeps every phase its guns load within what their fallbacks allow there. Written at
+  boot and whenever the fallback moves; it bounds the station once it has lost us, over the
+  profiles it holds.
 
 No station cap is sent: a cap at the sum of the fallbacks would also cap the plans, which may give
 one gun more while another draws less. Plans themselves run for a bounded time only (see `push`),
@@ -20,6 +25,7 @@ site changes, and sent again to the stations whose fallback moved.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -92,11 +98,27 @@ class Failsafe:
             gun_limit_kw=min(limits.kw[gun.id] for gun in guns),
             phases=phases,
             voltage_v=max(gun.voltage_v for gun in guns),
+            offline_kw=sum(limits.kw[gun.id] for gun in guns),
+            offline_a=offline_current_a(guns, limits.kw),
         )
 
 
+def offline_current_a(guns: list[Gun], fallback_kw: dict[str, float]) -> float:
+    """The current on each phase that keeps every phase the guns load within their fallbacks there.
+
+    Each gun's fallback loads the grid phases as the failsafe reckons it (`phase_current_a_per_kw`,
+    car unknown); the smallest total over the phases loaded bounds them all. 0 when none is loaded.
+    """
+    on_phase: dict[str, float] = defaultdict(float)
+    for gun in guns:
+        for phase, current_a_per_kw in gun.phase_current_a_per_kw(None).items():
+            on_phase[phase] += fallback_kw[gun.id] * current_a_per_kw
+    return min((current_a for current_a in on_phase.values() if current_a > 0), default=0.0)
+
+
 class FallbackSender:
-    """Sends the fallbacks (the tx default on EVSE 0) to the connected stations again where they moved."""
+    """Sends the fallbacks (the tx default on EVSE 0, the offline-fallback setting) to the connected
+    stations again where they moved."""
 
     def __init__(self, failsafe: Failsafe, registry: StationRegistry, clock: Callable[[], datetime]) -> None:
         self.failsafe = failsafe

@@ -12,6 +12,7 @@ from typing import Literal, Protocol
 
 from connectors.store.protocol import StationRecord, Store
 from models import Allocation, GunStatus
+from models.station import OfflineFallbackOutcome
 
 SolveReason = Literal["interval", "plug_in", "unplug", "limit", "tariff", "undrawn", "station", "session", "manual"]
 
@@ -41,6 +42,8 @@ class StationView:
     connected: bool
     ocpp_version: str | None
     guns: list[GunView]
+    offline_fallback: OfflineFallbackOutcome | None = None
+    """The last write of the station's own offline-fallback setting (None: none written)."""
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connectors.api.keys import hash_api_key
 from connectors.store.protocol import ApiKeyRecord, Scope
+from models.station import OfflineFallbackSetting
 
 _SCOPES: tuple[Scope, ...] = ("read", "write")
 
@@ -40,6 +41,12 @@ class OcppSection(BaseModel):
         default=None, description="PEM certificate chain; with `tls_key` the endpoint speaks wss:// only (profile 2)."
     )
     tls_key: Path | None = Field(default=None, description="PEM private key of `tls_certificate`.")
+    offline_fallback_settings: list[OfflineFallbackSetting] = Field(
+        default_factory=list,
+        description="A station's own settings of what it draws once it lost the service (vendor-specific; OCPP has "
+        'none), as a JSON list of {"name": a 1.6 key or a 2.0.1 "Component.Variable", "unit": "A" (per phase) or '
+        '"W"}. The first one a station reports at boot gets its fallback, again whenever that moves.',
+    )
 
 
 class ApiSection(BaseModel):

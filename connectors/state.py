@@ -25,6 +25,7 @@ from connectors.ocpp.events import (
     GunStatusChanged,
     GunUncontrolled,
     MeterSampleReceived,
+    OfflineFallbackWritten,
     ProfileAccepted,
     ProfileRejected,
     SessionEnded,
@@ -37,6 +38,7 @@ from connectors.ocpp.events import (
 from connectors.runtime import SolveReason
 from connectors.store.protocol import Store
 from models import GunStatus, MeterSample, StationCapabilities
+from models.station import OfflineFallbackOutcome
 
 LOGGER = logging.getLogger(__name__)
 DRAWING_KW = 1.0
@@ -115,6 +117,8 @@ class StationState:
     capabilities: StationCapabilities | None = None
     uncontrolled: dict[str, str] = field(default_factory=dict)
     """gun id (`.../0`: the whole station) -> why it cannot be steered."""
+    offline_fallback: OfflineFallbackOutcome | None = None
+    """The last write of the station's own offline-fallback setting (kept across its connections)."""
 
     def uncontrolled_reason(self, gun_id: str) -> str | None:
         return self.uncontrolled.get(gun_id) or self.uncontrolled.get(f"{self.station_id}/0")
@@ -220,6 +224,8 @@ class LiveState:
                 station_id = _station_of(event.gun_id)
                 self.station(station_id).uncontrolled[event.gun_id] = event.reason
                 self.on_trigger(station_id, "station")
+            case OfflineFallbackWritten():
+                self.station(event.station_id).offline_fallback = event.outcome
             case CommandFailed() | StationDisconnected():
                 pass  # logged where they happen; a replaced connection is followed by its successor
 

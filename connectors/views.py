@@ -28,6 +28,7 @@ def station_view(
         connected=station is not None and station.connected,
         ocpp_version=station.ocpp_version if station is not None else None,
         guns=[gun_view(gun.id, state, fallback_kw, now) for gun in guns],
+        offline_fallback=station.offline_fallback if station is not None else None,
     )
 
 

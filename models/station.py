@@ -183,3 +183,56 @@ class ChargingLimitSchedule(BaseModel):
         if self.valid_from is not None and instant < self.valid_from:
             return False
         return self.valid_to is None or instant < self.valid_to
+
+
+class OfflineFallbackSetting(BaseModel):
+    """A station's own setting of what it may draw once it has lost its backend, where it has one.
+
+    OCPP names no such setting: it is vendor-specific. `name` is a 1.6 configuration key (no dot),
+    or a 2.0.1 `Component.Variable` (split at the first dot); `unit` is what its value counts: A on
+    each phase, or W in all.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, pattern=r"^\S+$")
+    unit: RateUnit
+
+    @model_validator(mode="after")
+    def _fits_ocpp(self) -> Self:
+        parts = self.component_variable or (self.name,)
+        if any(len(part) > 50 for part in parts):  # CiString50 in both versions
+            raise ValueError(f"{self.name!r}: a key, component or variable name has at most 50 characters")
+        return self
+
+    @property
+    def component_variable(self) -> tuple[str, str] | None:
+        """(component, variable) of a 2.0.1 name; None for a 1.6 key."""
+        component, dot, variable = self.name.partition(".")
+        return (component, variable) if dot and component and variable else None
+
+
+class SettingStatus(StrEnum):
+    """How a station took a change of one of its settings: its answer, or none."""
+
+    ACCEPTED = "accepted"
+    REBOOT_REQUIRED = "reboot_required"
+    """Taken, in force after the station's next reboot (which we do not ask for)."""
+    REJECTED = "rejected"
+    NOT_SUPPORTED = "not_supported"
+    TIMEOUT = "timeout"
+    FAILED = "failed"
+    """An error answer, or the connection closed first."""
+
+
+class OfflineFallbackOutcome(BaseModel):
+    """The last write of a station's offline-fallback setting: which, the value written, how it ended."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    setting: str
+    value: str
+    unit: RateUnit
+    status: SettingStatus
+    at: AwareDatetime
+    reason: str = ""

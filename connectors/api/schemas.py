@@ -26,7 +26,8 @@ from pydantic import (
     model_validator,
 )
 
-from models import GunStatus, LimitSeries, LimitStep, PriceSeries, PriceStep, SolveStatus, TimeOfUseTariff
+from models import GunStatus, LimitSeries, LimitStep, PriceSeries, PriceStep, RateUnit, SolveStatus, TimeOfUseTariff
+from models.station import SettingStatus
 
 MAX_SERIES_STEPS = 10_000
 """More steps than a year of 1-hour values: a bound on what one request may ask the store to keep."""
@@ -367,6 +368,17 @@ class GunState(_Output):
     uncontrolled_reason: str | None
 
 
+class OfflineFallbackState(_Output):
+    """The last write of a station's own offline-fallback setting (vendor-specific)."""
+
+    setting: str = Field(description="1.6 configuration key or 2.0.1 Component.Variable.")
+    value: str = Field(description="The value written: whole A per phase, or W.")
+    unit: RateUnit
+    status: SettingStatus = Field(description="The station's answer, or timeout / failed.")
+    at: datetime
+    reason: str
+
+
 class StationState(_Output):
     """A station as the service sees it now: connection, protocol version and each gun."""
 
@@ -375,6 +387,7 @@ class StationState(_Output):
     connected: bool
     ocpp_version: str | None
     guns: list[GunState]
+    offline_fallback: OfflineFallbackState | None = None
 
 
 # --- sessions -------------------------------------------------------------------------------------

@@ -34,7 +34,14 @@ from connectors.ocpp.composite import (
     get_composite_schedule_v16,
     get_composite_schedule_v201,
 )
-from connectors.ocpp.events import CommandFailed, EventSink, ProfileAccepted, ProfileRejected
+from connectors.ocpp.events import (
+    CommandFailed,
+    EventSink,
+    OfflineFallbackWritten,
+    ProfileAccepted,
+    ProfileRejected,
+)
+from connectors.ocpp.offline_fallback import FoundSetting, found_setting, read_request, write_request, write_status
 from connectors.ocpp.parsing import NOMINAL_VOLTAGE_V, OcppVersion
 from connectors.ocpp.profiles import (
     clear_charging_profile_v16,
@@ -45,6 +52,7 @@ from connectors.ocpp.profiles import (
 )
 from models import ChargingLimitSchedule, Gun, ProfilePurpose, RateUnit, StationCapabilities
 from models.site import gun_id as make_gun_id
+from models.station import OfflineFallbackOutcome, OfflineFallbackSetting, SettingStatus
 
 LOGGER = logging.getLogger(__name__)
 DEFAULT_TIMEOUT_S = 10.0
@@ -78,6 +86,8 @@ class CommandOutcome:
     reason: str = ""
     error_code: str | None = None
     """The CALLERROR code, when the station answered with one."""
+    timed_out: bool = False
+    """No answer came in time (after every retry)."""
 
 
 ProfileObserver = Callable[[int, ChargingLimitSchedule, CommandOutcome], None]
@@ -236,6 +246,46 @@ class StationCommander:
             return capabilities_from_v16_configuration(outcome.response.get("configurationKey"))
         return capabilities_from_v201_variables(outcome.response.get("getVariableResult"))
 
+    async def read_offline_fallback(self, settings: Sequence[OfflineFallbackSetting]) -> FoundSetting | None:
+        """The first of `settings` the station has (see `offline_fallback`); None: none, or the read failed."""
+        request = read_request(self.version, settings)
+        if request is None:
+            return None
+        action, payload = request
+        outcome = await self._enqueue(action, payload, self._record_failure, accepted_when=lambda _: "")
+        if not outcome.ok or outcome.response is None:
+            return None
+        return found_setting(self.version, settings, outcome.response)
+
+    def write_offline_fallback(
+        self,
+        setting: OfflineFallbackSetting,
+        value: str,
+        on_written: Callable[[OfflineFallbackOutcome], None] | None = None,
+    ) -> Awaitable[CommandOutcome]:
+        """ChangeConfiguration / SetVariables of `value` into `setting`; its outcome becomes an event."""
+        action, payload = write_request(self.version, setting, value)
+
+        def judge(response: dict[str, Any]) -> str:
+            status, reason = write_status(self.version, response)
+            taken = status in {SettingStatus.ACCEPTED, SettingStatus.REBOOT_REQUIRED}
+            return "" if taken else f"{status}: {reason}" if reason else str(status)
+
+        def record(outcome: CommandOutcome) -> None:
+            if outcome.response is not None:
+                status, reason = write_status(self.version, outcome.response)
+            else:
+                status = SettingStatus.TIMEOUT if outcome.timed_out else SettingStatus.FAILED
+                reason = outcome.reason
+            written = OfflineFallbackOutcome(
+                setting=setting.name, value=value, unit=setting.unit, status=status, at=self._clock(), reason=reason
+            )
+            self._sink.publish(OfflineFallbackWritten(self.station_id, written))
+            if on_written is not None:
+                on_written(written)
+
+        return self._enqueue(action, payload, record, accepted_when=judge)
+
     def _record_failure(self, outcome: CommandOutcome) -> None:
         if not outcome.ok:
             self._sink.publish(CommandFailed(self.station_id, outcome.action, self._clock(), outcome.reason))
@@ -265,7 +315,7 @@ class StationCommander:
             except TimeoutError:
                 attempts = f" ({self.retries_on_timeout + 1} attempts)" if self.retries_on_timeout else ""
                 reason = f"no answer in {command.timeout_s:g} s{attempts}"
-                outcome = CommandOutcome(command.action, False, reason=reason)
+                outcome = CommandOutcome(command.action, False, reason=reason, timed_out=True)
             except asyncio.CancelledError:
                 self._finish(command, CommandOutcome(command.action, False, reason="connection closed"))
                 raise

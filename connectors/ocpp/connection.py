@@ -12,7 +12,7 @@ import asyncio
 import itertools
 import json
 import logging
-from collections.abc import Callable, Coroutine, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,12 +34,14 @@ from connectors.ocpp.events import (
     GunUncontrolled,
     MeterSampleReceived,
 )
-from connectors.ocpp.fallback import BootLimitsPolicy, boot_profiles
+from connectors.ocpp.fallback import BootLimits, BootLimitsPolicy, boot_profiles
 from connectors.ocpp.meter_values import MeterReadings
 from connectors.ocpp.obedience import ObedienceSettings, ObedienceTracker, refusal_reason
+from connectors.ocpp.offline_fallback import FoundSetting, setting_value
 from connectors.ocpp.parsing import OcppVersion, parse_time, to_iso
 from models import ChargingLimitSchedule, GunStatus, StationCapabilities
 from models.site import gun_id as make_gun_id
+from models.station import OfflineFallbackOutcome, OfflineFallbackSetting, SettingStatus
 
 LOGGER = logging.getLogger(__name__)
 DEFAULT_HEARTBEAT_S = 300
@@ -85,11 +87,13 @@ class StationHandler(ChargePoint):
         obedience: ObedienceSettings | None = None,
         uncontrolled: dict[str, str] | None = None,
         boot_limits: BootLimitsPolicy | None = None,
+        offline_fallback_settings: Sequence[OfflineFallbackSetting] = (),
     ) -> None:
         """`evse_of_transaction` maps each running transaction to its EVSE; pass the station's own
         (kept across its connections) so that a transaction outlives a reconnection. Likewise
         `uncontrolled` (gun id -> why it cannot be steered). `boot_limits` decides the profiles
-        sent once the capabilities are known (None: none)."""
+        sent once the capabilities are known (None: none), and the value written into the first of
+        `offline_fallback_settings` the station has (see `offline_fallback`)."""
         super().__init__(station_id, connection, response_timeout=command_timeout_s)
         self.station_id = station_id
         self.sink = sink
@@ -112,6 +116,12 @@ class StationHandler(ChargePoint):
         self.boot_limits = boot_limits
         self.capabilities = StationCapabilities(ocpp_version=self.ocpp_version)
         """The least any station offers until the station says more (see `learn_capabilities`)."""
+        self.offline_fallback_settings = tuple(offline_fallback_settings)
+        self.offline_setting: FoundSetting | None = None
+        """The station's own offline-fallback setting, once read (None: it has none, or not yet known)."""
+        self.offline_fallback: OfflineFallbackOutcome | None = None
+        """How the last write of that setting ended."""
+        self._offline_sent: str | None = None
         self._background: set[asyncio.Task[None]] = set()
         self._status_at: dict[str, datetime] = {}
         self._sample_at: dict[str, datetime] = {}
@@ -123,33 +133,67 @@ class StationHandler(ChargePoint):
         task.add_done_callback(self._background.discard)
 
     async def learn_capabilities(self) -> None:
-        """Read what the station can hold (through the command queue) and tell the sink."""
+        """Read what the station can hold (through the command queue) and tell the sink; send the
+        boot limits; then look for its own offline-fallback setting and write the fallback there."""
         learned = await self.commands.read_capabilities()
-        if learned is None:  # the failure is already an event; the defaults (the least) stay
-            self.send_boot_limits()
-            return
-        self.capabilities, warnings = learned
-        for warning in warnings:
-            LOGGER.info("%s: %s", self.station_id, warning)
-        self.sink.publish(CapabilitiesLearned(self.station_id, self.capabilities, self.clock(), tuple(warnings)))
-        if not self.capabilities.smart_charging:
-            self.mark_uncontrolled(make_gun_id(self.station_id, 0), "the station says it does no smart charging")
+        if learned is not None:  # else the failure is already an event; the defaults (the least) stay
+            self.capabilities, warnings = learned
+            for warning in warnings:
+                LOGGER.info("%s: %s", self.station_id, warning)
+            self.sink.publish(CapabilitiesLearned(self.station_id, self.capabilities, self.clock(), tuple(warnings)))
+            if not self.capabilities.smart_charging:
+                self.mark_uncontrolled(make_gun_id(self.station_id, 0), "the station says it does no smart charging")
         self.send_boot_limits()
+        if self.offline_fallback_settings and self.boot_limits is not None:
+            self.offline_setting = await self.commands.read_offline_fallback(self.offline_fallback_settings)
+            limits = self.boot_limits(self.station_id, self.capabilities) if self.offline_setting else None
+            if limits is not None:
+                self._write_offline_fallback(limits)
 
     def send_boot_limits(self) -> None:
-        """Queue the fallback tx default and the station cap (see `fallback`), if a policy is set."""
-        if self.boot_limits is None or not self.capabilities.smart_charging:
-            return
-        limits = self.boot_limits(self.station_id, self.capabilities)
+        """Queue the fallback tx default and the station cap (see `fallback`), and the station's own
+        offline-fallback setting where it has one and its value moved, if a policy is set."""
+        limits = self.boot_limits(self.station_id, self.capabilities) if self.boot_limits is not None else None
         if limits is None:
             return
-        try:
-            profiles = boot_profiles(limits, self.station_id, self.capabilities, self.clock())
-        except ValueError as error:
-            LOGGER.warning("%s: no fallback profiles sent: %s", self.station_id, error)
+        if self.capabilities.smart_charging:
+            try:
+                profiles = boot_profiles(limits, self.station_id, self.capabilities, self.clock())
+            except ValueError as error:
+                LOGGER.warning("%s: no fallback profiles sent: %s", self.station_id, error)
+                profiles = []
+            for schedule in profiles:
+                self.commands.set_profile(0, schedule)  # outcomes become events; nobody waits here
+        self._write_offline_fallback(limits)
+
+    def _write_offline_fallback(self, limits: BootLimits) -> None:
+        """Queue the write of the station's offline fallback, unless it was sent already."""
+        found = self.offline_setting
+        if found is None or limits.offline_kw is None or limits.offline_a is None:
             return
-        for schedule in profiles:
-            self.commands.set_profile(0, schedule)  # outcomes become events; nobody waits here
+        value = setting_value(found.setting, limits.offline_kw, limits.offline_a)
+        if value == self._offline_sent:
+            return
+        self._offline_sent = value
+        self.commands.write_offline_fallback(found.setting, value, self._offline_written)
+
+    def _offline_written(self, outcome: OfflineFallbackOutcome) -> None:
+        self.offline_fallback = outcome
+        if outcome.status in {SettingStatus.ACCEPTED, SettingStatus.REBOOT_REQUIRED}:
+            LOGGER.info(
+                "%s: offline fallback %s = %s (%s)", self.station_id, outcome.setting, outcome.value, outcome.status
+            )
+            return
+        LOGGER.warning(
+            "%s: offline fallback %s = %s not taken: %s %s",
+            self.station_id,
+            outcome.setting,
+            outcome.value,
+            outcome.status,
+            outcome.reason,
+        )
+        if outcome.status in {SettingStatus.TIMEOUT, SettingStatus.FAILED} and self._offline_sent == outcome.value:
+            self._offline_sent = None  # sent again with the next fallback (or the next connection)
 
     def _profile_outcome(self, evse_id: int, schedule: ChargingLimitSchedule, outcome: CommandOutcome) -> None:
         """Remember an accepted limit for judging the meter; a refusal makes the gun uncontrolled."""

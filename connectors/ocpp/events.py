@@ -18,6 +18,7 @@ from typing import Protocol, TypeVar
 
 from connectors.ocpp.parsing import OcppVersion
 from models import GunStatus, MeterSample, StationCapabilities
+from models.station import OfflineFallbackOutcome
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,14 @@ class CommandFailed:
     reason: str
 
 
+@dataclass(frozen=True)
+class OfflineFallbackWritten:
+    """A station's own offline-fallback setting was written (see `offline_fallback`): how it ended."""
+
+    station_id: str
+    outcome: OfflineFallbackOutcome
+
+
 StationEvent = (
     StationBooted
     | CapabilitiesLearned
@@ -165,6 +174,7 @@ StationEvent = (
     | ProfileRejected
     | CommandFailed
     | GunUncontrolled
+    | OfflineFallbackWritten
 )
 
 

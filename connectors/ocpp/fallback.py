@@ -5,7 +5,9 @@ any plan reaches it, it gets two: a tx default profile on EVSE 0 (every gun's sh
 any transaction without a tx profile of its own) and a station cap (ChargePointMaxProfile /
 ChargingStationMaxProfile) for the station as a whole. The cap keeps the total within limits even
 when the shares assumed a wrong number of guns. Later plans override the tx default per gun (an
-EVSE's own profile wins over EVSE 0's at the same stack level) and never lift the cap.
+EVSE's own profile wins over EVSE 0's at the same stack level) and never lift the cap. A station
+that has an offline-fallback setting of its own gets the station's fallback written into it too
+(`offline_kw` / `offline_a`, see `offline_fallback`).
 
 A `BootLimitsPolicy` decides both from the station id and its capabilities; `share_among_guns`
 is the default: one limit for the station, divided among the guns it says it has.
@@ -14,11 +16,12 @@ is the default: one limit for the station, divided among the guns it says it has
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from connectors.ocpp.profiles import default_profile_id, profile_for_gun, station_cap_profile
 from models import ChargingLimitSchedule, Gun, ProfilePurpose, RateUnit, StationCapabilities
+from models.units import power_to_current_a
 
 
 @dataclass(frozen=True)
@@ -26,12 +29,16 @@ class BootLimits:
     """`station_limit_kw`: the station cap; `gun_limit_kw`: each gun's tx default. None: not sent.
 
     `phases` and `voltage_v` express the limits in amperes for stations that take only those.
+    `offline_kw` and `offline_a` (on each phase) are what the station may draw in all once it has
+    lost us, for its own offline-fallback setting, if it has one; None: not written.
     """
 
     station_limit_kw: float | None = None
     gun_limit_kw: float | None = None
     phases: int = 3
     voltage_v: float = 230.0
+    offline_kw: float | None = None
+    offline_a: float | None = None
 
 
 BootLimitsPolicy = Callable[[str, StationCapabilities], BootLimits | None]
@@ -39,11 +46,13 @@ BootLimitsPolicy = Callable[[str, StationCapabilities], BootLimits | None]
 
 
 def share_among_guns(limit_kw: float) -> BootLimitsPolicy:
-    """`limit_kw` for the station, and an equal share of it for each gun it says it has (else all)."""
+    """`limit_kw` for the station (its cap, and offline on 3 phases at 230 V), and an equal share
+    of it for each gun it says it has (else all)."""
 
     def policy(station_id: str, capabilities: StationCapabilities) -> BootLimits:
         guns = capabilities.evse_count or 1
-        return BootLimits(station_limit_kw=limit_kw, gun_limit_kw=limit_kw / guns)
+        limits = BootLimits(station_limit_kw=limit_kw, gun_limit_kw=limit_kw / guns, offline_kw=limit_kw)
+        return replace(limits, offline_a=power_to_current_a(limit_kw, limits.voltage_v, limits.phases))
 
     return policy
 

@@ -45,6 +45,7 @@ from connectors.ocpp.obedience import ObedienceSettings
 from connectors.ocpp.security import BasicAuth, server_tls_context
 from connectors.ocpp.v16 import V16Station
 from connectors.ocpp.v201 import V201Station
+from models.station import OfflineFallbackSetting
 
 LOGGER = logging.getLogger(__name__)
 
@@ -68,6 +69,9 @@ class ServerSettings:
     fallback_limit_kw: float | None = None
     """What a station may draw in all while nobody steers it: sent at boot as its cap and, shared
     among its guns, as their tx default (see `fallback`). None: no profiles at boot."""
+    offline_fallback_settings: tuple[OfflineFallbackSetting, ...] = ()
+    """A station's own settings of what it draws once it lost us (vendor-specific), looked for at
+    boot: the first it has gets its fallback (`offline_fallback`). Empty: none looked for."""
     obedience: ObedienceSettings = field(default_factory=ObedienceSettings)
     """When a gun that draws more than it was given is judged uncontrolled."""
     password_hashes: Mapping[str, str] = field(default_factory=dict)
@@ -267,6 +271,7 @@ class OcppServer:
             obedience=self.settings.obedience,
             uncontrolled=self.registry.uncontrolled_of(station_id),
             boot_limits=self.boot_limits,
+            offline_fallback_settings=self.settings.offline_fallback_settings,
         )
         previous = self.registry.attach(station)
         if previous is not None:

@@ -11,6 +11,10 @@ rejecting what a real station with its capabilities would. One EVSE by default; 
 `guns` of one station, one EVSE per gun, cars plugging in and out of each (`start_transaction`
 with an `ev`, `unplug`), and a station max profile shared among the EVSEs that charge at once.
 `speed` (simulated seconds per real second) makes each meter interval count that much energy.
+
+It may have an offline-fallback setting of its own (`offline_fallback`, off by default; see
+`offline`): reported, writable, and applied while the station is disconnected. A disconnected
+station goes on drawing (and counting energy) every meter interval, without reporting.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 from connectors.ocpp.parsing import OcppVersion, to_iso
+from connectors.simulator.offline import OfflineFallback
 from connectors.simulator.profiles import ProfileStore
 from connectors.simulator.requests import (
     PURPOSES,
@@ -50,6 +55,7 @@ from connectors.simulator.requests import (
     variables_answer_v201,
 )
 from models import ChargingLimitSchedule, Gun, RateUnit, StationCapabilities
+from models.station import OfflineFallbackSetting
 from models.units import WATTS_PER_KW
 
 LOGGER = logging.getLogger(__name__)
@@ -120,12 +126,40 @@ class SimulatedEvse:
 
 
 class _Station:
-    """What both versions' clients share: the store, the EVSEs, the clock."""
+    """What both versions' clients share: the store, the EVSEs, the clock, the offline fallback."""
 
-    def __init__(self, store: ProfileStore, evses: dict[int, SimulatedEvse], clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        store: ProfileStore,
+        evses: dict[int, SimulatedEvse],
+        clock: Callable[[], datetime],
+        offline_fallback: OfflineFallback | None = None,
+    ) -> None:
         self.store = store
         self.evses = evses
         self.clock = clock
+        self.offline_fallback = offline_fallback
+
+    def writable_keys(self) -> dict[str, str]:
+        """The 1.6 keys of the station's own: its offline fallback, if it has one of 1.6's kind."""
+        found = self.offline_fallback
+        if found is None or found.setting.component_variable is not None:
+            return {}
+        return {found.setting.name: found.reported()}
+
+    def writable_variables(self) -> dict[tuple[str, str], str]:
+        """The 2.0.1 variables of the station's own: its offline fallback, if it is a `Component.Variable`."""
+        found = self.offline_fallback
+        names = found.setting.component_variable if found is not None else None
+        if found is None or names is None:
+            return {}
+        return {names: found.reported()}
+
+    def change_setting(self, name: str, value: str) -> bool | None:
+        """Write the station's own setting `name`: whether it took the value; None: no such setting."""
+        if self.offline_fallback is None or name != self.offline_fallback.setting.name:
+            return None
+        return self.offline_fallback.change(value)
 
     @property
     def power_kw(self) -> float:
@@ -142,9 +176,10 @@ class _Station:
             LOGGER.info("simulator: profile %s rejected: %s", schedule.profile_id, verdict.reason)
         return "Accepted" if verdict.accepted else "Rejected"
 
-    def draws_kw(self, now: datetime, *, obey: bool) -> dict[int, float]:
+    def draws_kw(self, now: datetime, *, obey: bool, online: bool = True) -> dict[int, float]:
         """What each charging EVSE's car draws now: min(car, EVSE rating, its limit), and together
-        no more than the station's max profile (shared in proportion when it binds)."""
+        no more than the station's max profile (shared in proportion when it binds), nor, while not
+        `online`, than its offline fallback."""
         draws: dict[int, float] = {}
         for evse in self.evses.values():
             if evse.transaction_id is None or evse.ev is None:
@@ -156,6 +191,8 @@ class _Station:
         if cap_w is not None and total_kw * WATTS_PER_KW > cap_w:
             share = cap_w / WATTS_PER_KW / total_kw
             draws = {evse_id: power_kw * share for evse_id, power_kw in draws.items()}
+        if not online and self.offline_fallback is not None:
+            draws = self.offline_fallback.cap(draws, {evse_id: self.evses[evse_id].phases for evse_id in draws})
         return draws
 
 
@@ -164,10 +201,16 @@ class _V16Client(V16ChargePoint):
 
     @on("GetConfiguration")
     def on_get_configuration(self, key: list[str] | None = None) -> Any:
-        answer = configuration_answer_v16(self.station.store.capabilities, key)
+        answer = configuration_answer_v16(self.station.store.capabilities, key, self.station.writable_keys())
         return result16.GetConfiguration(
             configuration_key=answer["configurationKey"], unknown_key=answer.get("unknownKey")
         )
+
+    @on("ChangeConfiguration")
+    def on_change_configuration(self, key: str, value: str) -> Any:
+        taken = self.station.change_setting(key, value)
+        status = "NotSupported" if taken is None else "Accepted" if taken else "Rejected"
+        return result16.ChangeConfiguration(status=status)
 
     @on("SetChargingProfile")
     def on_set_charging_profile(self, connector_id: int, cs_charging_profiles: dict[str, Any]) -> Any:
@@ -198,8 +241,20 @@ class _V201Client(V201ChargePoint):
 
     @on("GetVariables")
     def on_get_variables(self, get_variable_data: list[dict[str, Any]], **_: Any) -> Any:
-        answer = variables_answer_v201(self.station.store.capabilities, snake_to_camel_case(get_variable_data))
+        answer = variables_answer_v201(
+            self.station.store.capabilities, snake_to_camel_case(get_variable_data), self.station.writable_variables()
+        )
         return result201.GetVariables(get_variable_result=answer["getVariableResult"])
+
+    @on("SetVariables")
+    def on_set_variables(self, set_variable_data: list[dict[str, Any]], **_: Any) -> Any:
+        results = []
+        for item in set_variable_data:
+            component, variable = item["component"], item["variable"]
+            taken = self.station.change_setting(f"{component['name']}.{variable['name']}", item["attribute_value"])
+            status = "UnknownVariable" if taken is None else "Accepted" if taken else "Rejected"
+            results.append({"attribute_status": status, "component": component, "variable": variable})
+        return result201.SetVariables(set_variable_result=results)
 
     @on("SetChargingProfile")
     def on_set_charging_profile(self, evse_id: int, charging_profile: dict[str, Any], **_: Any) -> Any:
@@ -257,10 +312,14 @@ class SimulatedChargePoint:
         ssl_context: ssl.SSLContext | None = None,
         guns: Sequence[Gun] = (),
         speed: float = 1.0,
+        offline_fallback: OfflineFallbackSetting | None = None,
+        offline_fallback_limit: float | None = None,
     ) -> None:
         """`password`: sent as basic auth with the station id as user; `ssl_context`: for a wss:// url.
         `guns`: this station's guns (EVSE ids, phases, ratings; default one 3-phase EVSE of `phases`);
-        `ev` is the car of the first EVSE. `speed`: simulated seconds per real second of `clock`."""
+        `ev` is the car of the first EVSE. `speed`: simulated seconds per real second of `clock`.
+        `offline_fallback`: the station's own offline-fallback setting (None: it has none), holding
+        `offline_fallback_limit` at first (None: not set)."""
         self.station_id = station_id
         self.obeys_profiles = obeys_profiles
         self.password = password
@@ -279,8 +338,11 @@ class SimulatedChargePoint:
         self.evse_id = next(iter(evses))
         evses[self.evse_id].ev = ev or SimulatedEv()
         evse_phases = {evse_id: evse.phases for evse_id, evse in evses.items()}
-        self.station = _Station(ProfileStore(capabilities, evse_phases), evses, clock)
+        offline = OfflineFallback(offline_fallback, offline_fallback_limit) if offline_fallback is not None else None
+        self.station = _Station(ProfileStore(capabilities, evse_phases), evses, clock, offline)
         self.samples_sent = 0
+        self.offline_intervals = 0
+        """Meter intervals drawn while disconnected (nothing reported)."""
         self._connection: ClientConnection | None = None
         self._client: Any = None
         self._receive_task: asyncio.Task[None] | None = None
@@ -471,11 +533,19 @@ class SimulatedChargePoint:
         self.evses[evse_id].ev = None
         await self.report_status("Available", evse_id=evse_id)
 
+    @property
+    def offline_fallback(self) -> OfflineFallback | None:
+        """The station's own offline-fallback setting and its value, if it has one."""
+        return self.station.offline_fallback
+
     async def send_meter_values(self) -> None:
         """Draw for the interval under the limits in force now and report each charging EVSE's
-        power and register; the interval counts `speed` times its length in energy."""
+        power and register (while connected); the interval counts `speed` times its length in energy."""
         now = self.station.clock()
-        draws = self.station.draws_kw(now, obey=self.obeys_profiles)
+        online = self.connected
+        draws = self.station.draws_kw(now, obey=self.obeys_profiles, online=online)
+        if not online:
+            self.offline_intervals += 1
         for evse_id, power_kw in draws.items():
             evse = self.evses[evse_id]
             assert evse.ev is not None  # `draws_kw` only draws for EVSEs with a car
@@ -486,8 +556,9 @@ class SimulatedChargePoint:
             evse.power_kw = power_kw
             evse.register_kwh += energy_kwh
             evse.ev.charge(energy_kwh)
-            await self._send_meter_value(evse, now)
-            self.samples_sent += 1
+            if online:
+                await self._send_meter_value(evse, now)
+                self.samples_sent += 1
 
     async def _send_meter_value(self, evse: SimulatedEvse, now: datetime) -> None:
         power_w, register_wh = round(evse.power_kw * WATTS_PER_KW, 1), round(evse.register_kwh * WH_PER_KWH, 1)
@@ -521,15 +592,17 @@ class SimulatedChargePoint:
             )
 
     async def _meter_loop(self) -> None:
-        """Report every `meter_interval_s` until stopped or disconnected."""
-        with contextlib.suppress(ConnectionClosed):
-            while not self._stopping.is_set():
-                try:
-                    await self.send_meter_values()
-                except TimeoutError:
-                    LOGGER.info("simulator %s: a meter report got no answer", self.station_id)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), self.meter_interval_s)
+        """Draw and report every `meter_interval_s` until stopped (or replaced by a new connection's);
+        while disconnected, draw only."""
+        while not self._stopping.is_set():
+            try:
+                await self.send_meter_values()
+            except TimeoutError:
+                LOGGER.info("simulator %s: a meter report got no answer", self.station_id)
+            except ConnectionClosed:
+                LOGGER.info("simulator %s: disconnected; drawing on without reports", self.station_id)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self.meter_interval_s)
 
     def _now(self) -> str:
         return to_iso(self.station.clock())

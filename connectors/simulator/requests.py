@@ -140,8 +140,11 @@ def composite_answer_v201(composite: CompositeSchedule, evse_id: int) -> dict[st
     }
 
 
-def configuration_answer_v16(capabilities: StationCapabilities, keys: object) -> dict[str, Any]:
-    """The 1.6 GetConfiguration answer for `keys` (None or empty: every key the station knows)."""
+def configuration_answer_v16(
+    capabilities: StationCapabilities, keys: object, writable: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The 1.6 GetConfiguration answer for `keys` (None or empty: every key the station knows);
+    `writable`: keys of the station's own beside the capabilities (name -> value)."""
     names = {RateUnit.A: "Current", RateUnit.W: "Power"}
     known = {
         "ChargingScheduleAllowedChargingRateUnit": ",".join(sorted(names[unit] for unit in capabilities.rate_units)),
@@ -153,18 +156,26 @@ def configuration_answer_v16(capabilities: StationCapabilities, keys: object) ->
         known["MeterValueSampleInterval"] = str(capabilities.meter_sample_interval_s)
     if capabilities.evse_count is not None:
         known["NumberOfConnectors"] = str(capabilities.evse_count)
-    asked = [str(key) for key in keys] if isinstance(keys, list) and keys else list(known)
+    own = dict(writable or {})
+    asked = [str(key) for key in keys] if isinstance(keys, list) and keys else [*known, *own]
     answer: dict[str, Any] = {
-        "configurationKey": [{"key": key, "readonly": True, "value": known[key]} for key in asked if key in known]
+        "configurationKey": [
+            {"key": key, "readonly": key not in own, "value": own.get(key, known.get(key))}
+            for key in asked
+            if key in known or key in own
+        ]
     }
-    unknown = [key for key in asked if key not in known]
+    unknown = [key for key in asked if key not in known and key not in own]
     if unknown:
         answer["unknownKey"] = unknown
     return answer
 
 
-def variables_answer_v201(capabilities: StationCapabilities, requested: object) -> dict[str, Any]:
-    """The 2.0.1 GetVariables answer: each variable asked for, Accepted with its value or UnknownVariable."""
+def variables_answer_v201(
+    capabilities: StationCapabilities, requested: object, writable: Mapping[tuple[str, str], str] | None = None
+) -> dict[str, Any]:
+    """The 2.0.1 GetVariables answer: each variable asked for, Accepted with its value or UnknownVariable;
+    `writable`: variables of the station's own beside the capabilities ((component, variable) -> value)."""
     known = {
         ("SmartChargingCtrlr", "RateUnit"): ",".join(sorted(unit.value for unit in capabilities.rate_units)),
         ("SmartChargingCtrlr", "PeriodsPerSchedule"): str(capabilities.max_periods_per_schedule),
@@ -173,6 +184,7 @@ def variables_answer_v201(capabilities: StationCapabilities, requested: object) 
     }
     if capabilities.meter_sample_interval_s is not None:
         known[("SampledDataCtrlr", "TxUpdatedInterval")] = str(capabilities.meter_sample_interval_s)
+    known.update(writable or {})
     results = []
     for item in requested if isinstance(requested, list) else []:
         component = item.get("component") if isinstance(item, Mapping) else None

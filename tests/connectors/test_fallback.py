@@ -24,8 +24,9 @@ BOTH_UNITS = StationCapabilities(ocpp_version="1.6")
 def test_the_default_policy_shares_the_limit_among_the_guns_the_station_has() -> None:
     policy = share_among_guns(22.0)
     two = StationCapabilities(ocpp_version="1.6", evse_count=2)
-    assert policy("CP1", two) == BootLimits(station_limit_kw=22.0, gun_limit_kw=11.0)
-    assert policy("CP1", BOTH_UNITS) == BootLimits(station_limit_kw=22.0, gun_limit_kw=22.0)  # count unknown
+    offline = {"offline_kw": 22.0, "offline_a": pytest.approx(22_000 / 690)}  # 3 phases at 230 V
+    assert policy("CP1", two) == BootLimits(station_limit_kw=22.0, gun_limit_kw=11.0, **offline)
+    assert policy("CP1", BOTH_UNITS) == BootLimits(station_limit_kw=22.0, gun_limit_kw=22.0, **offline)  # count unknown
 
 
 def test_the_number_of_connectors_is_read_at_boot() -> None:
