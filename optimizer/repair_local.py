@@ -5,9 +5,10 @@ raised to the minimum by taking the same energy from another of the gun's steps 
 above its minimum (a donor), or set to 0 by giving its energy to a step that already charges at or
 above the minimum and has room (a recipient). Either way the gun's energy, and so every shortfall,
 is unchanged and no node loses capacity; only a step's price or earliness differs. A raise or a
-recipient must fit in the spare capacity of every node above it, kW and per phase. A gun whose
-only charging step is below its minimum is raised if that fits (the car stops when full). What
-this pass cannot fix is left to the LP re-solve rounds.
+recipient must fit in the spare capacity of every node above it, kW and per phase. Where neither
+works, the value is raised to the minimum if that fits in the spare capacity (the car stops when
+full: its limit is a cap; nobody loses what was spare). What this pass cannot fix is left to the
+LP re-solve rounds.
 """
 
 from __future__ import annotations
@@ -26,20 +27,38 @@ def fractional_columns(data: ProblemData, power_kw: np.ndarray) -> np.ndarray:
 
 
 def shift_within_guns(data: ProblemData, power_kw: np.ndarray) -> np.ndarray:
-    """Power per column with as many sub-minimum values fixed as local moves allow."""
+    """Power per column with as many sub-minimum values fixed as local moves allow.
+
+    Passes repeat while they fix something: a move frees capacity at the step it takes energy
+    from, where a value passed over earlier may now fit.
+    """
     power = power_kw.copy()
     fractional = fractional_columns(data, power)
     if len(fractional) == 0:
         return power
     load_kw, load_a = data.node_loads(power)
     spare = _Spare(data, data.node_static_kw - load_kw, data.node_static_a - load_a)
-    for col in fractional[np.argsort(-power[fractional])]:
-        gun = data.col_gun[col]
-        cols = np.arange(data.gun_cols[gun], data.gun_cols[gun + 1])
-        others = cols[cols != col]
-        if not _raise_with_donor(data, power, spare, col, others):
-            _lower_to_recipient(data, power, spare, col, others)
+    while len(fractional):
+        for col in fractional[np.argsort(-power[fractional])]:
+            _fix_locally(data, power, spare, col)
+        left = fractional_columns(data, power)
+        if len(left) == len(fractional):
+            break
+        fractional = left
     return power
+
+
+def _fix_locally(data: ProblemData, power: np.ndarray, spare: _Spare, col: int) -> bool:
+    """Whether a move fixed `col`, tried in this order: energy kept exactly (taken from or given to
+    the gun's other steps), then a raise the car may not use in full."""
+    gun = data.col_gun[col]
+    cols = np.arange(data.gun_cols[gun], data.gun_cols[gun + 1])
+    others = cols[cols != col]
+    return (
+        _raise_with_donor(data, power, spare, col, others)
+        or _lower_to_recipient(data, power, spare, col, others)
+        or _raise_past_full(data, power, spare, col)
+    )
 
 
 class _Spare:
@@ -114,8 +133,15 @@ def _raise_with_donor(data: ProblemData, power: np.ndarray, spare: _Spare, col: 
 
 
 def _lower_to_recipient(data: ProblemData, power: np.ndarray, spare: _Spare, col: int, others: np.ndarray) -> bool:
+    """Set `col` to 0 and give its energy to one of the gun's steps at or above its minimum; only
+    the energy the gun's other steps do not already cover (after a raise past full, maybe none)."""
     gun, step = data.col_gun[col], data.col_step[col]
-    energy = power[col] * data.col_hours[col]
+    covered_kwh = float(power[others] @ data.col_hours[others])
+    energy = min(power[col] * data.col_hours[col], max(data.target_kwh[gun] - covered_kwh, 0.0))
+    if energy <= _TOL:
+        spare.add(gun, step, -power[col])
+        power[col] = 0.0
+        return True
     candidates = others[power[others] >= data.min_kw[gun] - _TOL]
     if len(candidates) == 0:
         return False
@@ -130,6 +156,19 @@ def _lower_to_recipient(data: ProblemData, power: np.ndarray, spare: _Spare, col
     power[col] = 0.0
     power[recipient] += added
     spare.add(gun, data.col_step[recipient], added)
+    return True
+
+
+def _raise_past_full(data: ProblemData, power: np.ndarray, spare: _Spare, col: int) -> bool:
+    """Raise to the minimum where that fits in the spare capacity, though the gun then plans more
+    energy than it wants: its limit is a cap, the car stops when full, and no gun loses anything.
+    (A later move of the same gun gives away only what is still wanted: `_lower_to_recipient`.)"""
+    gun, step = data.col_gun[col], data.col_step[col]
+    raise_kw = data.min_kw[gun] - power[col]
+    if raise_kw > data.col_upper_kw[col] - power[col] + _FIT_TOL or not spare.fits_one(gun, step, raise_kw):
+        return False
+    power[col] = data.min_kw[gun]
+    spare.add(gun, step, raise_kw)
     return True
 
 
