@@ -8,6 +8,7 @@ from typing import Literal
 
 import highspy
 import numpy as np
+from highspy._core import _Highs
 
 from models.allocation import SolverOutcome
 from optimizer.lp import LinearProgram
@@ -32,7 +33,10 @@ class HighsSolver:
     def __init__(
         self, lp: LinearProgram, method: Literal["simplex", "ipm"], time_limit_s: float, presolve: bool = False
     ) -> None:
-        self._highs = highspy.Highs()
+        # The bare binding: highspy.Highs() adds a Python log callback that prints HiGHS's banner
+        # on stdout before any option can silence it (HiGHS issue #2749), into `gridcharge plan`'s
+        # table and every notebook cell; nothing here uses what the wrapper adds.
+        self._highs = _Highs()
         self._highs.setOptionValue("output_flag", False)
         self._highs.setOptionValue("presolve", "on" if presolve else "off")
         self._highs.setOptionValue("time_limit", float(time_limit_s))
