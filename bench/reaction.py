@@ -17,9 +17,10 @@ the change caused (the next change waits until that run is recorded, then `--set
 measured at the station side: a hook on each simulated station's profile store stamps every tx
 profile it accepts (its Accepted answer goes out right after), on the machine's monotonic clock,
 which both processes share. Profiles that lower a station's limit are falls: the service sends
-them first and sends the rises `follow_s` (5 s by default) after they were accepted, so that cars
-free power before others take it; the time to the last fall is when the site is within a lowered
-limit, and is reported apart.
+them first, with the rises that fit while the falls are still drawn, and the other rises `follow_s`
+(5 s by default) after the falls were accepted, so that cars free power before others take it
+(the changes here are all falls or all rises); the time to the last fall is when the site is
+within a lowered limit, and is reported apart.
 
 The baseline, measured in the same run after the changes, is the floor of the protocol round
 trips: a tx profile to every station sent directly through the service's `StationCommander`s (no
@@ -253,14 +254,15 @@ async def runs_since(running: RunningService, since: datetime) -> list[RunRecord
     return await running.runtime.store.get_runs(SITE_ID, since, datetime.now(UTC) + timedelta(days=1))
 
 
-async def run_recorded(running: RunningService, since: datetime) -> bool:
-    """Wait until a run that began at or after `since` is in the store (its pushes all answered)."""
+async def run_recorded(running: RunningService, since: datetime) -> RunRecord | None:
+    """Wait until a run that began at or after `since` is in the store (its pushes all answered): the first."""
     deadline = time.monotonic() + RUN_RECORDED_TIMEOUT_S
     while time.monotonic() < deadline:
-        if await runs_since(running, since):
-            return True
+        runs = await runs_since(running, since)
+        if runs:
+            return min(runs, key=lambda run: run.at)
         await asyncio.sleep(0.02)
-    return False
+    return None
 
 
 async def runs_idle(running: RunningService) -> None:
@@ -282,6 +284,8 @@ class Change:
     """Until the last of the profiles that lowered a station's limit was accepted (NaN: none)."""
     reprofiled: int
     falls: int
+    run_began_s: float
+    """Until the run the change caused began (the REST call's handling and the debounce); NaN: no run."""
 
 
 @dataclass
@@ -299,6 +303,10 @@ class Measurement:
     def last_fall_s(self) -> list[float]:
         """Of the changes that lowered the limit."""
         return [change.last_fall_s for change in self.changes if change.lowered]
+
+    @property
+    def run_began_s(self) -> list[float]:
+        return [change.run_began_s for change in self.changes]
 
 
 async def measure(stations: int, args: argparse.Namespace, workdir: Path) -> Measurement:
@@ -355,12 +363,20 @@ async def change_limits(
             round_ = fleet.listen()
             answer = await client.put(f"/api/v1/sites/{SITE_ID}/limits/grid", json={"limit_kw": stations * share_kw})
             answer.raise_for_status()
-            if not await run_recorded(running, asked_at):
+            run = await run_recorded(running, asked_at)
+            if run is None:
                 print(f"  change {number:2d}: no run recorded within {RUN_RECORDED_TIMEOUT_S:.0f} s", flush=True)
             await fleet.drain()
             lowered = share_kw < shares_kw[(number - 1) % 2]
+            run_began_s = math.nan if run is None else (run.at - asked_at).total_seconds()
             change = Change(
-                share_kw, lowered, round_.last_s, round_.last_fall_s, len(round_.accepted_s), len(round_.falls_s)
+                share_kw,
+                lowered,
+                round_.last_s,
+                round_.last_fall_s,
+                len(round_.accepted_s),
+                len(round_.falls_s),
+                run_began_s,
             )
             changes.append(change)
             falls = f", the last of {change.falls} falls after {change.last_fall_s:.3f} s" if change.falls else ""
@@ -442,9 +458,11 @@ def report(measurements: Sequence[Measurement], args: argparse.Namespace) -> Non
         )
     print()
     print("# Scheduler runs meanwhile (RunRecord durations in seconds, median/p99)")
-    print(f"{'stations':>8} {'runs':>5} | {'snapshot':>15} | {'solve':>15} | {'push':>15} | status")
+    print("run began: from the PUT to the start of the run it caused (the REST call's handling, the debounce)")
+    print(f"{'stations':>8} {'runs':>5} | {'run began':>15} | {'snapshot':>15} | {'solve':>15} | {'push':>15} | status")
     for result in measurements:
-        columns = []
+        began_median_s, began_p99_s, _ = quantiles(result.run_began_s)
+        columns = [f"{began_median_s:7.3f}/{began_p99_s:7.3f}"]
         for stage in ("snapshot_s", "solve_s", "push_s"):
             median_s, p99_s, _ = quantiles([getattr(run, stage) for run in result.runs])
             columns.append(f"{median_s:7.3f}/{p99_s:7.3f}")

@@ -36,12 +36,16 @@ LOGGER = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class DefaultChange:
-    """One gun's new tx default, for the connection it goes to."""
+    """One gun's new tx default, for the connection it goes to (its profile is built when it is sent)."""
 
     gun: Gun
     limit_kw: float
-    schedule: ChargingLimitSchedule
+    capabilities: StationCapabilities
     connection: int
+
+    def schedule(self, at: datetime) -> ChargingLimitSchedule:
+        """The tx default from `at` on; ValueError when the station's capabilities cannot carry it."""
+        return profile_for_gun([(at, self.limit_kw)], self.gun, self.capabilities, purpose=ProfilePurpose.TX_DEFAULT)
 
 
 class GunDefaults:
@@ -66,6 +70,8 @@ class GunDefaults:
         self._background: set[asyncio.Task[list[CommandOutcome | None]]] = set()
         self._acknowledged: dict[str, tuple[int, float]] = {}
         """Per gun, (connection, kW) of the last tx default of its own its station accepted on that connection."""
+        self._in_flight: dict[str, tuple[DefaultChange, asyncio.Future[CommandOutcome]]] = {}
+        """Per gun, its tx default sent last and not yet answered."""
 
     def plan_idle(self, site: Site, allocation: Allocation, now: datetime, hold: timedelta, step: timedelta) -> None:
         """Cut the idle guns' tx defaults to the room `allocation` leaves while its plans may be in force.
@@ -106,6 +112,7 @@ class GunDefaults:
             self._idle_kw.pop(gun_id, None)
             self._may_hold_kw.pop(gun_id, None)
             self._acknowledged.pop(gun_id, None)
+            self._in_flight.pop(gun_id, None)
 
     def may_hold_kw(self, gun_id: str) -> float:
         """The most the gun's tx default may allow now (inf: a gun of no known site)."""
@@ -167,37 +174,50 @@ class GunDefaults:
         acknowledged = self._acknowledged.get(gun.id)
         if acknowledged is not None and acknowledged[0] == id(handler) and abs(acknowledged[1] - wanted_kw) < CHANGE_KW:
             return None
-        try:
-            schedule = profile_for_gun(
-                [(self.clock(), wanted_kw)], gun, capabilities, purpose=ProfilePurpose.TX_DEFAULT
-            )
-        except ValueError as error:
-            LOGGER.warning("no tx default for %s: %s", gun.id, error)
-            return None
-        return DefaultChange(gun, wanted_kw, schedule, id(handler))
+        return DefaultChange(gun, wanted_kw, capabilities, id(handler))
 
     async def _send(self, changes: list[DefaultChange], timeout_s: float | None) -> list[CommandOutcome | None]:
-        """Send `changes`; what each may hold is the larger of before and after until it is accepted."""
+        """Send `changes`; what each may hold is the larger of before and after until it is accepted.
+
+        A change already sent and not yet answered (the same tx default, on the same connection) is
+        not sent again: its answer is awaited.
+        """
         sent = []
         for change in changes:
             handler = self.registry.get(change.gun.station_id)
             if handler is None or id(handler) != change.connection:
                 continue
             gun_id = change.gun.id
+            in_flight = self._in_flight.get(gun_id)
+            if in_flight is not None and _same(in_flight[0], change) and not in_flight[1].done():
+                sent.append((change, in_flight[1]))
+                continue
+            try:
+                schedule = change.schedule(self.clock())
+            except ValueError as error:
+                LOGGER.warning("no tx default for %s: %s", gun_id, error)
+                continue
             self._may_hold_kw[gun_id] = max(self.may_hold_kw(gun_id), change.limit_kw)
-            answer = handler.commands.set_profile(change.gun.evse_id, change.schedule)
-            sent.append((change, asyncio.ensure_future(answer)))
+            answer = asyncio.ensure_future(handler.commands.set_profile(change.gun.evse_id, schedule))
+            self._in_flight[gun_id] = (change, answer)
+            sent.append((change, answer))
         if not sent:
             return []
-        await asyncio.wait([task for _, task in sent], timeout=timeout_s)
+        await asyncio.wait({task for _, task in sent}, timeout=timeout_s)
         outcomes: list[CommandOutcome | None] = []
         for change, task in sent:
             outcome = task.result() if task.done() else None
             if outcome is not None and outcome.ok:
                 self._may_hold_kw[change.gun.id] = change.limit_kw
                 self._acknowledged[change.gun.id] = (change.connection, change.limit_kw)
+            if task.done() and self._in_flight.get(change.gun.id, (None, None))[1] is task:
+                del self._in_flight[change.gun.id]
             outcomes.append(outcome)
         return outcomes
+
+
+def _same(sent: DefaultChange, change: DefaultChange) -> bool:
+    return sent.connection == change.connection and abs(sent.limit_kw - change.limit_kw) < CHANGE_KW
 
 
 @dataclass(frozen=True)

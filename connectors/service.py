@@ -4,7 +4,7 @@ A run reads the site, its limit series, tariff and session overrides from the st
 live sessions from `LiveState` (`snapshots`; idle guns that cannot be steered are held as load),
 solves off the event loop (`solving`), then `steering` cuts the idle guns' tx defaults to the room
 the plan leaves (`gun_defaults`) and pushes what changed beyond the deadband (`push`): every fall
-before any rise. What the stations accepted is kept in the store, and the run recorded
+before any rise that needs the room it frees. What the stations accepted is kept in the store, and the run recorded
 (`run_record`). Each run also recomputes the site's fallback limits and sends them again where they
 moved (`failsafe`).
 
