@@ -45,7 +45,8 @@ class Failsafe:
     def __init__(self, hold: timedelta = timedelta(hours=24)) -> None:
         self.hold = hold
         self._limits: dict[str, FallbackLimits] = {}
-        self._site_of_station: dict[str, Site] = {}
+        self._station_guns_of: dict[str, tuple[str, list[Gun]]] = {}
+        """Per station: its site's id and its guns (one walk of the tree per update, not per station)."""
 
     def update(self, site: Site, limit_series: dict[str, LimitSeries], now: datetime) -> set[str]:
         """Recompute a site's fallbacks; the ids of the stations whose fallback changed."""
@@ -57,8 +58,12 @@ class Failsafe:
             return set()
         self._limits[site.id] = limits
         guns = site.guns()
+        self._forget_stations_of(site.id)
+        by_station: dict[str, list[Gun]] = defaultdict(list)
         for gun in guns.values():
-            self._site_of_station[gun.station_id] = site
+            by_station[gun.station_id].append(gun)
+        for station_id, station_guns in by_station.items():
+            self._station_guns_of[station_id] = (site.id, station_guns)
         return {
             guns[gun_id].station_id
             for gun_id, limit_kw in limits.kw.items()
@@ -67,8 +72,11 @@ class Failsafe:
 
     def forget_site(self, site_id: str) -> None:
         self._limits.pop(site_id, None)
-        for station_id in [key for key, site in self._site_of_station.items() if site.id == site_id]:
-            del self._site_of_station[station_id]
+        self._forget_stations_of(site_id)
+
+    def _forget_stations_of(self, site_id: str) -> None:
+        for station_id in [key for key, (site, _) in self._station_guns_of.items() if site == site_id]:
+            del self._station_guns_of[station_id]
 
     def gun_kw(self, gun_id: str) -> float | None:
         """A gun's fallback limit in kW; None for a gun of no known site."""
@@ -78,11 +86,11 @@ class Failsafe:
         return None
 
     def _station_guns(self, station_id: str) -> tuple[list[Gun], FallbackLimits] | None:
-        site = self._site_of_station.get(station_id)
-        limits = self._limits.get(site.id) if site is not None else None
-        if site is None or limits is None:
+        site_id, station_guns = self._station_guns_of.get(station_id, ("", []))
+        limits = self._limits.get(site_id)
+        if limits is None:
             return None
-        guns = [gun for gun in site.guns().values() if gun.station_id == station_id and gun.id in limits.kw]
+        guns = [gun for gun in station_guns if gun.id in limits.kw]
         return (guns, limits) if guns else None
 
     def boot_limits(self, station_id: str, capabilities: StationCapabilities) -> BootLimits | None:
