@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -64,7 +65,7 @@ class Allocation:
     headroom_kw: pd.DataFrame
     headroom_a: pd.DataFrame
     sessions: pd.DataFrame
-    explanations: dict[str, str]
+    explanations: Mapping[str, str]
     warnings: list[str] = field(default_factory=list)
 
     @property

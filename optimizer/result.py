@@ -8,7 +8,7 @@ import pandas as pd
 from models import Allocation, GunLimit, RateUnit, SolveStatus
 from models.allocation import SolverOutcome
 from models.units import power_to_current_a
-from optimizer.explain import explain
+from optimizer.explain import Explanations, explain
 from optimizer.problem import ProblemData
 
 
@@ -63,7 +63,7 @@ def build_allocation(
         headroom_kw=_frame(headroom_kw, data),
         headroom_a=_frame(headroom_a, data),
         sessions=sessions,
-        explanations=explain(data, matrix, load_kw, load_a),
+        explanations=Explanations(lambda: explain(data, matrix, load_kw, load_a)),
         warnings=list(data.warnings),
     )
 

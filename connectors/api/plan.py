@@ -31,7 +31,7 @@ async def get_plan(site: ExistingSite, state: StateDep) -> Plan:
             gun: GunLimitNow(limit_kw=limit.limit_kw, limit_a=limit.limit_a, phases=limit.phases)
             for gun, limit in allocation.limits_now.items()
         },
-        explanations=allocation.explanations,
+        explanations=dict(allocation.explanations),
         warnings=allocation.warnings,
     )
 
