@@ -3,7 +3,10 @@
 The station's tx default on EVSE 0 (sent at boot, `failsafe`) is the smallest fallback of its
 guns; each gun of a station that takes profiles also gets a tx default of its own, which wins over
 EVSE 0's. It is the gun's fallback (`Failsafe.gun_kw`), cut for an idle gun to its share of what
-the last plan leaves (`idle_defaults`, through `plan_idle`).
+the last plan leaves, and for a gun with a session to the least its plan gives it while that plan
+may be in force (`idle_defaults`, through `plan_idle`): a car that plugs in right after the last
+one left draws the tx default until the next run, and may then take no more than the plan held
+for that gun.
 
 A lowered tx default is safe at once; a raised one may use room that falls free only when the
 plans' falls are in force. So the runs send the falls first and wait for their answers (`lower`),
@@ -23,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from connectors.failsafe import CHANGE_KW, Failsafe
-from connectors.idle_defaults import idle_gun_limits
+from connectors.idle_defaults import active_gun_limits, idle_gun_limits
 from connectors.ocpp.commands import CommandOutcome
 from connectors.ocpp.profiles import profile_for_gun
 from connectors.ocpp.server import StationRegistry
@@ -66,6 +69,8 @@ class GunDefaults:
         self.clock = clock
         self._idle_kw: dict[str, float] = {}
         """Per idle gun, its share of the last plan's room (absent: no cut)."""
+        self._active_kw: dict[str, float] = {}
+        """Per gun with a session, the least its last plan gives it while that plan may be in force."""
         self._may_hold_kw: dict[str, float] = {}
         self._background: set[asyncio.Task[list[CommandOutcome | None]]] = set()
         self._acknowledged: dict[str, tuple[int, float]] = {}
@@ -86,7 +91,9 @@ class GunDefaults:
         idle_kw = idle_gun_limits(site, allocation, steered_kw, (now, now + hold), step)
         for gun_id in site.guns():
             self._idle_kw.pop(gun_id, None)
+            self._active_kw.pop(gun_id, None)
         self._idle_kw.update(idle_kw)
+        self._active_kw.update(active_gun_limits(allocation, (now, now + hold), step))
 
     def unsteered_idle_kw(self, site: Site) -> dict[str, float]:
         """The idle guns that cannot be steered, at what a car plugged in may draw: a station that refuses
@@ -110,6 +117,7 @@ class GunDefaults:
     def forget(self, gun_ids: list[str]) -> None:
         for gun_id in gun_ids:
             self._idle_kw.pop(gun_id, None)
+            self._active_kw.pop(gun_id, None)
             self._may_hold_kw.pop(gun_id, None)
             self._acknowledged.pop(gun_id, None)
             self._in_flight.pop(gun_id, None)
@@ -128,7 +136,7 @@ class GunDefaults:
             return None
         gun = self.state.guns.get(gun_id)
         if gun is not None and gun.session is not None:
-            return fallback_kw
+            return min(fallback_kw, self._active_kw.get(gun_id, fallback_kw))
         return min(fallback_kw, self._idle_kw.get(gun_id, fallback_kw))
 
     def changes(self, site: Site) -> tuple[list[DefaultChange], list[DefaultChange]]:

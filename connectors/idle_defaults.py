@@ -11,8 +11,12 @@ among the idle guns by the same max-min fair rule as the fallbacks (`optimizer.f
 never above a gun's own fallback. Idle guns that cannot be steered (their station refuses
 profiles, or is away) keep what they hold: the plan reserves that as load (`snapshots`).
 
-When the service dies the plans end and the tx defaults alone remain: those of the active guns
-are their fallbacks, those of the idle guns no more, and the fallbacks fit the site together.
+A gun with a session gets no more than the least its own plan gives it over the same steps
+(`active_gun_limits`): should its car leave and another plug in before the next run, the new car
+takes what the plan counted on for that gun, no more.
+
+When the service dies the plans end and the tx defaults alone remain: none above its gun's
+fallback, and the fallbacks fit the site together.
 """
 
 from __future__ import annotations
@@ -49,6 +53,19 @@ def idle_gun_limits(
     roomy = site.model_copy(update={"root": _with_room(site.root, room_kw, room_a)})
     shares = fallback_limits(roomy, gun_ids=list(steered_kw)).kw
     return {gun_id: min(fallback_kw, shares[gun_id]) for gun_id, fallback_kw in steered_kw.items()}
+
+
+def active_gun_limits(allocation: Allocation, window: tuple[datetime, datetime], step: timedelta) -> dict[str, float]:
+    """Per gun with a session in `allocation`, the least the plan gives it over the steps of `window`.
+
+    Its tx default at most this keeps a car that plugs in as soon as the gun's car left within
+    what the plan counted on for that gun (the others hold their plans meanwhile).
+    """
+    in_window = _steps_in(allocation.power_kw.index, window, step)
+    if not in_window.any():
+        return {}
+    least = allocation.power_kw[in_window.to_numpy()].min()
+    return {str(gun_id): max(0.0, float(kw)) for gun_id, kw in least.items()}
 
 
 def _steps_in(starts: pd.Index, window: tuple[datetime, datetime], step: timedelta) -> pd.Series:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
-from connectors.idle_defaults import idle_gun_limits
+from connectors.idle_defaults import active_gun_limits, idle_gun_limits
 from models import Allocation, Gun, LimitNode, LimitSeries, LimitStep, Session, Site, SiteSnapshot
 from optimizer import allocate
 
@@ -93,3 +93,26 @@ def test_no_plan_in_force_leaves_the_fallbacks() -> None:
     allocation = _plan(["N1"])
     later = (NOW + timedelta(days=2), NOW + timedelta(days=3))
     assert idle_gun_limits(SITE, allocation, {"N2/1": 10.0}, later, STEP) == {"N2/1": 10.0}
+
+
+def test_a_gun_with_a_session_gets_no_more_than_its_plan_gives_it_meanwhile() -> None:
+    # A car that plugs in right after the gun's car left draws the gun's tx default until the next
+    # run: with each active gun's default at most its plan over the window, and the idle guns' within
+    # the room, every node holds even if every active gun's car were replaced at once.
+    allocation = _plan(["N1", "N2", "S1"], ev_max_power_kw=7.0)
+    active_kw = active_gun_limits(allocation, (NOW, NOW + HOLD), STEP)
+    assert set(active_kw) == {"N1/1", "N2/1", "S1/1"}
+    in_window = allocation.power_kw.index < pd.Timestamp(NOW + HOLD)
+    for gun_id, limit_kw in active_kw.items():
+        assert limit_kw == pytest.approx(allocation.power_kw.loc[in_window, gun_id].min())
+    idle_kw = idle_gun_limits(SITE, allocation, {"N3/1": 10.0, "S2/1": 10.0, "S3/1": 10.0}, (NOW, NOW + HOLD), STEP)
+    defaults_kw = {**idle_kw, **active_kw}  # what the stations would draw on tx defaults alone
+    for node in (SITE.root, SITE.root.children[0]):  # the nodes with a kW limit
+        under = {gun.id for part in node.walk() for gun in part.guns}
+        assert node.limit_kw is not None
+        assert sum(kw for gun, kw in defaults_kw.items() if gun in under) <= node.limit_kw + 1e-6
+
+
+def test_no_plan_in_force_puts_no_cap_on_the_guns_with_a_session() -> None:
+    allocation = _plan(["N1"])
+    assert active_gun_limits(allocation, (NOW + timedelta(days=1), NOW + timedelta(days=1, hours=1)), STEP) == {}
