@@ -8,10 +8,11 @@ For N guns in {10, 100, 1000, 5000} and T steps of 15 minutes in {1, 24, 96}, wi
 per-phase current limit at the grid connection, on the two instances of `bench/instances.py`
 (workplace at 10:00, overnight depot), it prints median times of the whole `allocate` call and its
 parts (build: `build_problem` + `assemble`; solve: HiGHS and the minimum-current repair; post:
-`build_allocation` and the explanations), peak memory, the raw HiGHS solve of the same matrices (the
-floor: what the solver alone needs), and the same LP written the naive way in PuLP
-(`optimizer.readable`, one constraint at a time) and solved by PuLP's bundled CBC, measured in the
-same run in a child process (so that it can be stopped, and its memory does not stay with us).
+`build_allocation`, explanations being written only when read), peak memory, the raw HiGHS solve
+of the same matrices (the floor: what the solver alone needs), and the same LP written the naive
+way in PuLP (`optimizer.readable`, one constraint at a time) and solved by PuLP's bundled CBC,
+measured in the same run in a child process (so that it can be stopped, and its memory does not
+stay with us).
 
 Then: the targets, met or missed; the greedy fallback's time; what the minimum-current repair costs
 in objective; HiGHS dual simplex against interior point; the largest depot solved within 1 s.
