@@ -67,6 +67,7 @@ class _Spare:
     def __init__(self, data: ProblemData, spare_kw: np.ndarray, spare_a: np.ndarray) -> None:
         self.data, self.kw, self.a = data, spare_kw, spare_a
         self._nodes: dict[int, np.ndarray] = {}
+        self._paths: dict[int, tuple[int, ...]] = {}
 
     def nodes(self, gun: int) -> np.ndarray:
         if gun not in self._nodes:
@@ -84,12 +85,12 @@ class _Spare:
         return kw_ok & a_ok
 
     def fits_one(self, gun: int, step: int, add_kw: float) -> bool:
-        """`fits` for one step: the repair's hot path, without the fancy indexing of many steps."""
-        nodes = self.nodes(gun)
-        if np.any(self.kw[nodes, step] < add_kw - _FIT_TOL):
-            return False
-        need_a = self.data.phase_a_per_kw[gun] * add_kw
-        return not np.any(self.a[nodes, :, step] < need_a - _FIT_TOL)
+        """`fits` for one step: the repair's hot path, node by node (a tree is a few levels deep)."""
+        need_a = self.data.phase_a_per_kw[gun] * add_kw - _FIT_TOL
+        for node in self._path(gun):
+            if self.kw[node, step] < add_kw - _FIT_TOL or (self.a[node, :, step] < need_a).any():
+                return False
+        return True
 
     def room_kw(self, gun: int, step: int) -> float:
         """The most that can be added for `gun` at `step` within every node above it."""
@@ -102,9 +103,16 @@ class _Spare:
         return room
 
     def add(self, gun: int, step: int, kw: float) -> None:
-        nodes = self.nodes(gun)
-        self.kw[nodes, step] -= kw
-        self.a[nodes, :, step] -= kw * self.data.phase_a_per_kw[gun][None, :]
+        current_a = kw * self.data.phase_a_per_kw[gun]
+        for node in self._path(gun):
+            self.kw[node, step] -= kw
+            self.a[node, :, step] -= current_a
+
+    def _path(self, gun: int) -> tuple[int, ...]:
+        """The nodes above `gun` as plain ints, for scalar indexing."""
+        if gun not in self._paths:
+            self._paths[gun] = tuple(int(node) for node in self.nodes(gun))
+        return self._paths[gun]
 
 
 def _cheapest_first(data: ProblemData, cols: np.ndarray) -> np.ndarray:
