@@ -4,7 +4,7 @@ The station's tx default on EVSE 0 (sent at boot, `failsafe`) is the smallest fa
 guns; each gun of a station that takes profiles also gets a tx default of its own, which wins over
 EVSE 0's. It is the gun's fallback (`Failsafe.gun_kw`), cut for an idle gun to its share of what
 the last plan leaves, and for a gun with a session to the least its plan gives it while that plan
-may be in force (`idle_defaults`, through `plan_idle`): a car that plugs in right after the last
+may be in force (`idle_defaults`, through `cut_to_plan`): a car that plugs in right after the last
 one left draws the tx default until the next run, and may then take no more than the plan held
 for that gun.
 
@@ -78,18 +78,20 @@ class GunDefaults:
         self._in_flight: dict[str, tuple[DefaultChange, asyncio.Future[CommandOutcome]]] = {}
         """Per gun, its tx default sent last and not yet answered."""
 
-    def plan_idle(self, site: Site, allocation: Allocation, now: datetime, hold: timedelta, step: timedelta) -> None:
-        """Cut the idle guns' tx defaults to the room `allocation` leaves while its plans may be in force.
+    def cut_to_plan(self, site: Site, allocation: Allocation, now: datetime, hold: timedelta, step: timedelta) -> None:
+        """Cut the tx defaults to `allocation` while its plans may be in force: the idle guns' to the
+        room it leaves, the others' to what it gives each of them.
 
         The plan must hold the idle guns that cannot be steered (`unsteered_idle_kw`) as load.
         """
+        guns = site.guns()
         steered_kw = {}
-        for gun in site.guns().values():
+        for gun in guns.values():
             fallback_kw = self.failsafe.gun_kw(gun.id)
             if fallback_kw is not None and self._idle(gun.id) and self._steerable(gun):
                 steered_kw[gun.id] = fallback_kw
         idle_kw = idle_gun_limits(site, allocation, steered_kw, (now, now + hold), step)
-        for gun_id in site.guns():
+        for gun_id in guns:
             self._idle_kw.pop(gun_id, None)
             self._active_kw.pop(gun_id, None)
         self._idle_kw.update(idle_kw)

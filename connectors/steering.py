@@ -49,7 +49,7 @@ class Steering:
         """Send what changed and wait for the answers (up to the acknowledgement timeout per stage)."""
         options = self.settings.scheduler
         hold = timedelta(seconds=options.profile_hold_s)
-        self.gun_defaults.plan_idle(site, allocation, self.clock(), hold, self.settings.optimizer.step)
+        self.gun_defaults.cut_to_plan(site, allocation, self.clock(), hold, self.settings.optimizer.step)
         pushes = plan_pushes(
             allocation,
             site.guns(),
