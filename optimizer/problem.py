@@ -11,11 +11,12 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 from functools import cached_property
+from operator import attrgetter
 
 import numpy as np
 import pandas as pd
 
-from models import Gun, Session, SiteSnapshot
+from models import Gun, RateUnit, Session, SiteSnapshot
 from models.site import PHASES
 from models.units import current_to_power_kw
 from optimizer.options import OptimizerOptions
@@ -38,6 +39,9 @@ class ProblemData:
     departure_s: np.ndarray  # (G,) POSIX seconds
     min_kw: np.ndarray  # (G,)
     phase_a_per_kw: np.ndarray  # (G, 3)
+    phases: np.ndarray  # (G,) phases each session draws from
+    voltage_v: np.ndarray  # (G,) its gun's
+    steered_in_a: np.ndarray  # (G,) whether its gun takes limits in A (else W)
     col_gun: np.ndarray  # (C,)
     col_step: np.ndarray  # (C,)
     col_upper_kw: np.ndarray  # (C,)
@@ -71,7 +75,7 @@ class ProblemData:
         size = self.node_static_kw.size
         load_kw = self.node_fixed_kw.copy()
         load_a = self.node_fixed_a.copy()
-        for cols, cells in self._column_cells:
+        for cols, cells in self.column_cells:
             power = power_kw[cols]
             load_kw += np.bincount(cells, weights=power, minlength=size).reshape(load_kw.shape)
             for phase in range(3):
@@ -80,14 +84,22 @@ class ProblemData:
         return load_kw, load_a
 
     @cached_property
-    def _column_cells(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Per tree level, the columns under a node there and their flat (node, step) cell."""
+    def column_cells(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per tree level, the columns under a node there (ascending) and their flat (node, step) cell."""
         levels = []
         for level in range(self.gun_ancestors.shape[1]):
             nodes = self.gun_ancestors[self.col_gun, level]
             cols = np.flatnonzero(nodes >= 0)
             levels.append((cols, nodes[cols] * self.step_count + self.col_step[cols]))
         return levels
+
+    @cached_property
+    def loaded_cells(self) -> np.ndarray:
+        """(N x T,) flat: whether a node has a column under it at a step."""
+        loaded = np.zeros(self.node_static_kw.size, dtype=bool)
+        for _, cells in self.column_cells:
+            loaded[cells] = True
+        return loaded
 
     def step0_cols(self) -> tuple[np.ndarray, np.ndarray]:
         """Guns that may draw in the first step, and their column there."""
@@ -159,31 +171,21 @@ def build_problem(snapshot: SiteSnapshot, options: OptimizerOptions) -> ProblemD
     col_gun, col_step = np.nonzero(overlaps_s > _EPS_S)  # row-major: by gun, then step
     col_hours = overlaps_s[col_gun, col_step] / 3600.0
     gun_cols = np.searchsorted(col_gun, np.arange(len(active) + 1))
-    facts = np.array(
-        [_session_facts(gun, session, snapshot.default_energy_kwh) for gun, session in zip(gun_of, active, strict=True)]
-    ).reshape(-1, 9)
-    min_kw, session_max_kw, wanted, delivered, priority, held_kw = facts[:, :6].T.copy()
-    coefs = np.ascontiguousarray(facts[:, 6:])  # A per kW on L1, L2, L3
-    col_upper = session_max_kw[col_gun]
-    for g, session in enumerate(active):
-        series = snapshot.limit_series.get(session.gun_id)
-        if series is None:
-            continue
+    needs = _SessionNeeds.of(active, gun_of, snapshot.default_energy_kwh)
+    min_kw = needs.min_kw
+    col_upper = needs.max_kw[col_gun]
+    for g in [g for g, session in enumerate(active) if session.gun_id in snapshot.limit_series]:
         cols = np.arange(gun_cols[g], gun_cols[g + 1])
+        series = snapshot.limit_series[active[g].gun_id]
         limit_kw, limit_a = fit_limits(series, None, None, starts_s[col_step[cols]], ends_s[col_step[cols]])
-        gun = gun_of[g]
-        kw_per_a = current_to_power_kw(1.0, gun.voltage_v, gun.phases_used(session.ev_phases))
+        kw_per_a = current_to_power_kw(1.0, float(needs.voltage_v[g]), int(needs.phases[g]))
         col_upper[cols] = np.minimum(col_upper[cols], np.minimum(limit_kw, kw_per_a * limit_a))
     first = np.flatnonzero(col_step == 0)
-    undrawn = np.array([_undrawn_cap_kw(gun_of[g], active[g], options) for g in col_gun[first]])
-    col_upper[first] = np.minimum(col_upper[first], undrawn) if len(first) else col_upper[first]
+    col_upper[first] = np.minimum(col_upper[first], needs.undrawn_cap_kw(options)[col_gun[first]])
     col_upper = np.clip(col_upper, 0.0, None)
     # A step whose cap is below the gun's minimum can only be 0: say so before solving.
     col_upper[col_upper < min_kw[col_gun] - 1e-9] = 0.0
-    gun_anc = np.full((len(active), depth), -1, dtype=np.int64)
-    for g, session in enumerate(active):
-        path = [node_index[node_id] for node_id in ancestors[session.gun_id]]
-        gun_anc[g, : len(path)] = path
+    gun_anc = _gun_ancestors(active, ancestors, node_index, depth)
     fixed_kw = np.vstack(fixed_rows) if fixed_rows else np.zeros((0, count))
     data = ProblemData(
         step_starts=pd.DatetimeIndex(pd.to_datetime(starts_s, unit="s", utc=True)),
@@ -193,11 +195,14 @@ def build_problem(snapshot: SiteSnapshot, options: OptimizerOptions) -> ProblemD
         sessions=active,
         gun_ids=[session.gun_id for session in active],
         guns=gun_of,
-        target_kwh=np.clip(wanted - delivered, 0.0, None) if len(active) else np.zeros(0),
-        priority=priority,
+        target_kwh=np.clip(needs.wanted_kwh - needs.delivered_kwh, 0.0, None),
+        priority=needs.priority,
         departure_s=departures_s.astype(float),
         min_kw=min_kw,
-        phase_a_per_kw=coefs,
+        phase_a_per_kw=needs.phase_a_per_kw,
+        phases=needs.phases,
+        voltage_v=needs.voltage_v,
+        steered_in_a=needs.steered_in_a,
         col_gun=col_gun.astype(np.int64),
         col_step=col_step.astype(np.int64),
         col_upper_kw=col_upper.astype(float),
@@ -213,7 +218,7 @@ def build_problem(snapshot: SiteSnapshot, options: OptimizerOptions) -> ProblemD
         gun_ancestors=gun_anc,
         fixed_ids=fixed_ids,
         fixed_kw=fixed_kw,
-        held_kw=held_kw,
+        held_kw=needs.held_kw,
         share_kw=np.zeros(len(active)),
         warnings=warnings,
     )
@@ -283,21 +288,110 @@ def _level_at(ceiling: np.ndarray, weight: np.ndarray, limit: float) -> float:
     return float((limit - below[first]) / rising[first])
 
 
-def _session_facts(gun: Gun, session: Session, default_energy_kwh: float) -> tuple[float, ...]:
-    """What the arrays need of one controllable session, in one pass over thousands of them:
-    min kW, max kW, kWh wanted, kWh delivered, priority, held kW (NaN: none), A per kW on L1-L3."""
-    wanted = default_energy_kwh if session.energy_requested_kwh is None else session.energy_requested_kwh
-    held = np.nan if session.held_limit_kw is None else session.held_limit_kw
-    per_phase = gun.phase_current_a_per_kw(session.ev_phases)
+# Everything of a gun but its ids: guns alike in it have the same capability (`_capability`).
+_GUN_KIND = attrgetter(*(name for name in Gun.model_fields if name not in ("station_id", "evse_id")))
+_SESSION_NEEDS = attrgetter(
+    "ev_phases",
+    "ev_max_power_kw",
+    "energy_requested_kwh",
+    "energy_delivered_kwh",
+    "priority",
+    "held_limit_kw",
+    "observed_power_kw",
+    "offered_power_kw",
+)
+
+
+@dataclass(frozen=True)
+class _SessionNeeds:
+    """Per controllable session, what the arrays need of it and its gun (NaN where unknown).
+
+    Each session is read once, in one call, and each kind of gun asked its capability once per
+    car phases: at thousands of sessions, a model method call per session and fact was most of
+    the time `build_problem` took.
+    """
+
+    min_kw: np.ndarray
+    max_kw: np.ndarray  # the gun's, or the car's if lower
+    phase_a_per_kw: np.ndarray  # (G, 3) on L1, L2, L3
+    phases: np.ndarray  # (G,) phases the session draws from
+    voltage_v: np.ndarray
+    steered_in_a: np.ndarray  # (G,) bool
+    wanted_kwh: np.ndarray
+    delivered_kwh: np.ndarray
+    priority: np.ndarray
+    held_kw: np.ndarray
+    observed_kw: np.ndarray
+    offered_kw: np.ndarray
+
+    @classmethod
+    def of(cls, sessions: list[Session], guns: list[Gun], default_energy_kwh: float) -> _SessionNeeds:
+        known: dict[tuple[object, ...], tuple[float, ...]] = {}
+        capabilities, reads = [], []
+        for gun, session in zip(guns, sessions, strict=True):
+            read = _SESSION_NEEDS(session)
+            key = (_GUN_KIND(gun), read[0])
+            capability = known.get(key)
+            if capability is None:
+                capability = known[key] = _capability(gun, read[0])
+            capabilities.append(capability)
+            reads.append(read)
+        gun_facts = np.array(capabilities, dtype=float).reshape(-1, 8)
+        values = np.array(reads, dtype=float).reshape(-1, 8)  # None -> NaN
+        _, ev_max_kw, requested_kwh, delivered_kwh, priority, held_kw, observed_kw, offered_kw = values.T
+        return cls(
+            min_kw=np.ascontiguousarray(gun_facts[:, 0]),
+            max_kw=np.fmin(gun_facts[:, 1], ev_max_kw),
+            phase_a_per_kw=np.ascontiguousarray(gun_facts[:, 2:5]),
+            phases=gun_facts[:, 5].astype(np.int64),
+            voltage_v=np.ascontiguousarray(gun_facts[:, 6]),
+            steered_in_a=gun_facts[:, 7] > 0,
+            wanted_kwh=np.where(np.isnan(requested_kwh), default_energy_kwh, requested_kwh),
+            delivered_kwh=delivered_kwh.copy(),
+            priority=priority.copy(),
+            held_kw=held_kw.copy(),
+            observed_kw=observed_kw.copy(),
+            offered_kw=offered_kw.copy(),
+        )
+
+    def undrawn_cap_kw(self, options: OptimizerOptions) -> np.ndarray:
+        """A car that drew clearly less than it was offered keeps its draw plus headroom, no more
+        (at least its gun's minimum); inf for the others."""
+        observed, offered = self.observed_kw, self.offered_kw
+        drew_less = observed < offered - options.undrawn_deadband_kw  # False where either is NaN
+        cap = observed * (1.0 + options.undrawn_headroom_fraction) + options.undrawn_headroom_kw
+        return np.where(drew_less, np.maximum(cap, self.min_kw), np.inf)
+
+
+def _capability(gun: Gun, ev_phases: int | None) -> tuple[float, ...]:
+    """Of `gun` with such a car: min kW, max kW, A per kW on L1, L2, L3, phases drawn from,
+    voltage, and 1 if it takes limits in A (0: in W)."""
+    per_phase = gun.phase_current_a_per_kw(ev_phases)
     return (
-        gun.min_kw(session.ev_phases),
-        _session_max_kw(gun, session),
-        wanted,
-        session.energy_delivered_kwh,
-        session.priority,
-        held,
+        gun.min_kw(ev_phases),
+        gun.max_kw(ev_phases),
         *(per_phase[phase] for phase in PHASES),
+        gun.phases_used(ev_phases),
+        gun.voltage_v,
+        float(gun.charging_rate_unit is RateUnit.A),
     )
+
+
+def _gun_ancestors(
+    sessions: list[Session], ancestors: dict[str, list[str]], node_index: dict[str, int], depth: int
+) -> np.ndarray:
+    """(G, depth) indices of the nodes above each session's gun, root first, -1 padded."""
+    row_of: dict[str, int] = {}  # by the gun's parent node, which settles the path
+    paths: list[list[int]] = []
+    rows = []
+    for session in sessions:
+        path = ancestors[session.gun_id]
+        row = row_of.get(path[-1])
+        if row is None:
+            row = row_of[path[-1]] = len(paths)
+            paths.append([node_index[node_id] for node_id in path] + [-1] * (depth - len(path)))
+        rows.append(row)
+    return np.array(paths, dtype=np.int64).reshape(-1, depth)[np.array(rows, dtype=np.int64)]
 
 
 def _session_max_kw(gun: Gun, session: Session) -> float:
@@ -311,15 +405,6 @@ def _uncontrolled_reserve_kw(gun: Gun, session: Session, options: OptimizerOptio
     if options.uncontrolled_reserve == "observed" and session.observed_power_kw is not None:
         return session.observed_power_kw
     return _session_max_kw(gun, session)
-
-
-def _undrawn_cap_kw(gun: Gun, session: Session, options: OptimizerOptions) -> float:
-    """A car that drew clearly less than it was offered keeps its draw plus headroom, no more."""
-    observed, offered = session.observed_power_kw, session.offered_power_kw
-    if observed is None or offered is None or observed >= offered - options.undrawn_deadband_kw:
-        return np.inf
-    cap = observed * (1.0 + options.undrawn_headroom_fraction) + options.undrawn_headroom_kw
-    return max(cap, gun.min_kw(session.ev_phases))
 
 
 def _fixed_load_warnings(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from models import Allocation, GunLimit, RateUnit, SolveStatus
+from models import Allocation, GunLimit, SolveStatus
 from models.allocation import SolverOutcome
 from models.units import power_to_current_a
 from optimizer.explain import Explanations, explain
@@ -75,15 +75,18 @@ def _frame(values: np.ndarray, data: ProblemData) -> pd.DataFrame:
 
 
 def _limits_now(data: ProblemData, matrix: np.ndarray) -> dict[str, GunLimit]:
-    limits = {}
-    for g, (session, gun) in enumerate(zip(data.sessions, data.guns, strict=True)):
-        limit_kw = float(matrix[0, g]) if data.step_count else 0.0
-        phases = gun.phases_used(session.ev_phases)
-        limit_a = None
-        if gun.charging_rate_unit is RateUnit.A:
-            limit_a = power_to_current_a(limit_kw, gun.voltage_v, phases)
-        limits[session.gun_id] = GunLimit(limit_kw=limit_kw, limit_a=limit_a, phases=phases)
-    return limits
+    limits_kw = matrix[0].tolist() if data.step_count else [0.0] * len(data.gun_ids)
+    facts = zip(
+        data.gun_ids, limits_kw, data.phases.tolist(), data.voltage_v.tolist(), data.steered_in_a.tolist(), strict=True
+    )
+    return {
+        gun_id: GunLimit(
+            limit_kw=limit_kw,
+            limit_a=power_to_current_a(limit_kw, voltage_v, phases) if in_a else None,
+            phases=phases,
+        )
+        for gun_id, limit_kw, phases, voltage_v, in_a in facts
+    }
 
 
 def _priority_rank(data: ProblemData) -> dict[str, int]:
