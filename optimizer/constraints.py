@@ -110,34 +110,29 @@ def define_stability(data: ProblemData, layout: Layout) -> Rows:
 
 
 def _tree_rows(data: ProblemData, limits: np.ndarray, phase: int | None) -> Rows:
-    """Rows of one family over the tree: (node, step) pairs that are limited and have a column."""
-    limited = np.isfinite(limits)
-    row_of = np.full(limited.shape, -1, dtype=np.int64)
-    used = np.zeros(limited.shape, dtype=bool)
-    column_nodes = data.gun_ancestors[data.col_gun] if len(data.col_gun) else np.zeros((0, 1), dtype=np.int64)
-    for level in range(column_nodes.shape[1]):
-        nodes = column_nodes[:, level]
-        ok = nodes >= 0
-        used[nodes[ok], data.col_step[ok]] = True
-    used &= limited
-    node_idx, step_idx = np.nonzero(used)
-    row_of[node_idx, step_idx] = np.arange(len(node_idx))
-    rows, cols, values = [], [], []
+    """Rows of one family over the tree: (node, step) pairs that are limited and have a column,
+    numbered by node, then step."""
+    flat_limits = limits.ravel()
+    used = data.loaded_cells & np.isfinite(flat_limits)
+    cells = np.flatnonzero(used)
+    row_of = np.full(len(flat_limits), -1, dtype=np.int64)
+    row_of[cells] = np.arange(len(cells))
     weight = np.ones(len(data.col_gun)) if phase is None else data.phase_a_per_kw[data.col_gun, phase]
-    for level in range(column_nodes.shape[1]):
-        nodes = column_nodes[:, level]
-        ok = nodes >= 0
-        ok[ok] = used[nodes[ok], data.col_step[ok]]
-        ok &= weight != 0
-        cols.append(np.flatnonzero(ok))
-        rows.append(row_of[nodes[ok], data.col_step[ok]])
-        values.append(weight[ok])
+    rows, cols, values = [], [], []
+    for level_cols, level_cells in data.column_cells:
+        ok = used[level_cells]
+        if phase is not None:
+            ok &= weight[level_cols] != 0
+        chosen = level_cols[ok]
+        cols.append(chosen)
+        rows.append(row_of[level_cells[ok]])
+        values.append(weight[chosen])
     return Rows(
         row=np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64),
         col=np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64),
         value=np.concatenate(values) if values else np.zeros(0),
-        lower=np.full(len(node_idx), -np.inf),
-        upper=limits[node_idx, step_idx],
+        lower=np.full(len(cells), -np.inf),
+        upper=flat_limits[cells],
     )
 
 

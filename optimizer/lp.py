@@ -52,7 +52,10 @@ def assemble(data: ProblemData, options: OptimizerOptions) -> LinearProgram:
     row = np.concatenate([rows.row + offset for rows, offset in zip(families, offsets, strict=False)])
     col = np.concatenate([rows.col for rows in families])
     value = np.concatenate([rows.value for rows in families])
-    order = np.argsort(col * len(row_lower) + row)  # by column, then row; one key sorts fast
+    # By column, then row: each family's columns come in ascending runs, and a column's rows in
+    # ascending order (families in row order; within the tree families, root first and a node's
+    # index below its descendants'), so a stable sort by column alone is enough, and fast.
+    order = np.argsort(col, kind="stable")
     counts = np.bincount(col, minlength=layout.col_count)
     start = np.concatenate([[0], np.cumsum(counts)])
     shortfall_upper = np.repeat(data.target_kwh / layout.shortfall_segments, layout.shortfall_segments)
