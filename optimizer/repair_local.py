@@ -19,6 +19,9 @@ from optimizer.problem import ProblemData
 
 _TOL = 1e-6
 _FIT_TOL = 1e-9
+_FIRST_WINDOW = 64  # columns looked at for a run to fix at once
+_SHORT_RUN = 16  # a shorter run sends the next columns one by one (a try costs about 10 of them)
+_AT_ONCE_MARGIN = 1e-9  # relative, far above the rounding of a few million sums
 
 
 def fractional_columns(data: ProblemData, power_kw: np.ndarray) -> np.ndarray:
@@ -38,14 +41,118 @@ def shift_within_guns(data: ProblemData, power_kw: np.ndarray) -> np.ndarray:
         return power
     load_kw, load_a = data.node_loads(power)
     spare = _Spare(data, data.node_static_kw - load_kw, data.node_static_a - load_a)
+    alone = 1
     while len(fractional):
-        for col in fractional[np.argsort(-power[fractional])]:
-            _fix_locally(data, power, spare, col)
+        alone = _fix_in_order(data, power, spare, fractional[np.argsort(-power[fractional])], alone)
         left = fractional_columns(data, power)
         if len(left) == len(fractional):
             break
         fractional = left
     return power
+
+
+def _fix_in_order(data: ProblemData, power: np.ndarray, spare: _Spare, cols: np.ndarray, alone: int) -> int:
+    """`_fix_locally` on each of `cols` in turn; runs that `_raise_with_donor` surely fixes are
+    fixed at once (`_raise_with_donors_at_once`), with the same result.
+
+    Runs are looked for in a window that doubles while they fill it. The column that ends a run
+    goes alone; after a short run, so do the next ones: `alone` of them, twice as many each time
+    this repeats (returned for the next pass). Where runs stay short, this costs little more than
+    one by one.
+    """
+    start, window = 0, _FIRST_WINDOW
+    while start < len(cols):
+        chunk = cols[start : start + window]
+        fixed = _raise_with_donors_at_once(data, power, spare, chunk)
+        start += fixed
+        if fixed == len(chunk):
+            window *= 2
+            continue
+        alone = 1 if fixed >= _SHORT_RUN else 2 * alone
+        for col in cols[start : start + alone]:
+            _fix_locally(data, power, spare, col)
+        start += alone
+        window = max(_FIRST_WINDOW, 2 * fixed)
+    return alone
+
+
+def _raise_with_donors_at_once(data: ProblemData, power: np.ndarray, spare: _Spare, cols: np.ndarray) -> int:
+    """How many leading `cols` were fixed, each as `_raise_with_donor` would fix it in turn.
+
+    A column qualifies while its gun is not among those before it (a move changes its own gun's
+    columns only), its gun has a donor or no other step charging, and its raise fits the spare
+    capacity less every raise before it, with a margin for rounding: the donors' steps only gain
+    capacity, so it fits in turn too. The moves are then made in the same order (`ufunc.at`), so
+    power and spare capacity are the same to the bit as one by one.
+    """
+    guns, steps = data.col_gun[cols], data.col_step[cols]
+    count = len(cols)
+    minimum = data.min_kw[guns]
+    raise_kw = minimum - power[cols]
+    energy = raise_kw * data.col_hours[cols]
+    # Every column of each gun, gun after gun (`owner`: its position in `cols`).
+    begin, lengths = data.gun_cols[guns], data.gun_cols[guns + 1] - data.gun_cols[guns]
+    owner = np.repeat(np.arange(count), lengths)
+    members = np.arange(len(owner)) + np.repeat(begin - (np.cumsum(lengths) - lengths), lengths)
+    other = members != cols[owner]
+    donor = other & (power[members] - energy[owner] / data.col_hours[members] >= minimum[owner] - _TOL)
+    charging = other & (power[members] > _TOL)
+    has_donor = np.bincount(owner[donor], minlength=count) > 0
+    first = np.zeros(count, dtype=bool)
+    first[np.unique(guns, return_index=True)[1]] = True
+    ok = first & (has_donor | (np.bincount(owner[charging], minlength=count) == 0))
+    a_per_kw = data.phase_a_per_kw[guns]
+    for level in range(data.gun_ancestors.shape[1]):
+        nodes = data.gun_ancestors[guns, level]
+        under = nodes >= 0
+        cell = np.where(under, nodes * data.step_count + steps, -1)
+        ok &= ~under | _fits_after(spare.kw[nodes, steps], _raised_before(cell, raise_kw), raise_kw)
+        for phase in range(3):
+            raise_a = raise_kw * a_per_kw[:, phase]
+            spare_a = spare.a[nodes, phase, steps]
+            ok &= ~under | _fits_after(spare_a, _raised_before(cell, raise_a), raise_a)
+    fixed = count if ok.all() else int(np.argmin(ok))
+    if fixed == 0:
+        return 0
+    # The donor: the dearest step, the latest of equally dear ones (`_cheapest_first(...)[-1]`).
+    entries = np.flatnonzero(donor[: np.searchsorted(owner, fixed)])
+    donor_steps = data.col_step[members[entries]]
+    entries = entries[np.lexsort((donor_steps, data.price_norm[donor_steps], owner[entries]))]
+    is_last = np.ones(len(entries), dtype=bool)
+    is_last[:-1] = owner[entries][1:] != owner[entries][:-1]
+    last = entries[is_last]
+    donor_col = np.full(fixed, -1)
+    donor_col[owner[last]] = members[last]
+    given = np.zeros(fixed)
+    given[owner[last]] = energy[owner[last]] / data.col_hours[members[last]]
+    power[cols[:fixed]] = minimum[:fixed]
+    power[members[last]] -= given[owner[last]]
+    # The raise, then its donor's give, column after column, as `spare.add` makes them.
+    move_gun = np.repeat(guns[:fixed], 2)
+    move_step = np.column_stack([steps[:fixed], data.col_step[donor_col]]).ravel()
+    move_kw = np.column_stack([raise_kw[:fixed], -given]).ravel()
+    made = np.column_stack([np.ones(fixed, dtype=bool), donor_col >= 0]).ravel()
+    spare.add_many(move_gun[made], move_step[made], move_kw[made])
+    return fixed
+
+
+def _raised_before(cell: np.ndarray, amount: np.ndarray) -> np.ndarray:
+    """Per entry, the sum of `amount` over the entries before it with the same cell (-1: none)."""
+    order = np.argsort(cell, kind="stable")
+    sorted_cell, sorted_amount = cell[order], amount[order]
+    total = np.cumsum(sorted_amount)
+    group_start = np.flatnonzero(np.r_[True, sorted_cell[1:] != sorted_cell[:-1]])
+    before_group = np.repeat(total[group_start] - sorted_amount[group_start], np.diff(np.r_[group_start, len(cell)]))
+    before = np.empty(len(cell))
+    before[order] = total - sorted_amount - before_group
+    return before
+
+
+def _fits_after(spare: np.ndarray, raised_before: np.ndarray, raise_: np.ndarray) -> np.ndarray:
+    """Whether `raise_` surely fits where `spare` less `raised_before` is left, as `_Spare.fits_one`
+    judges it, whatever the rounding of the sums made one by one."""
+    margin = np.where(np.isfinite(spare), _AT_ONCE_MARGIN * (1.0 + np.abs(spare) + raised_before), 0.0)
+    return spare - raised_before - margin >= raise_ - _FIT_TOL  # inf: no limit, fits
 
 
 def _fix_locally(data: ProblemData, power: np.ndarray, spare: _Spare, col: int) -> bool:
@@ -107,6 +214,16 @@ class _Spare:
         for node in self._path(gun):
             self.kw[node, step] -= kw
             self.a[node, :, step] -= current_a
+
+    def add_many(self, guns: np.ndarray, steps: np.ndarray, kw: np.ndarray) -> None:
+        """`add` for each (gun, step, kw) in turn: the same arithmetic in the same order."""
+        current_a = kw[:, None] * self.data.phase_a_per_kw[guns]
+        for level in range(self.data.gun_ancestors.shape[1]):
+            nodes = self.data.gun_ancestors[guns, level]
+            under = nodes >= 0
+            np.subtract.at(self.kw, (nodes[under], steps[under]), kw[under])
+            cells = (nodes[under][:, None], np.arange(3)[None, :], steps[under][:, None])
+            np.subtract.at(self.a, cells, current_a[under])
 
     def _path(self, gun: int) -> tuple[int, ...]:
         """The nodes above `gun` as plain ints, for scalar indexing."""
