@@ -16,7 +16,7 @@ from operator import attrgetter
 import numpy as np
 import pandas as pd
 
-from models import Gun, RateUnit, Session, SiteSnapshot
+from models import Gun, LimitNode, RateUnit, Session, Site, SiteSnapshot
 from models.site import PHASES
 from models.units import current_to_power_kw
 from optimizer.options import OptimizerOptions
@@ -118,11 +118,8 @@ def build_problem(snapshot: SiteSnapshot, options: OptimizerOptions) -> ProblemD
     spread = float(prices.max() - prices.min()) if count else 0.0
     price_norm = (prices - prices.min()) / spread if spread > 1e-12 else np.zeros(count)
 
-    guns = site.guns()
-    nodes = list(site.nodes().values())
-    node_index = {node.id: n for n, node in enumerate(nodes)}
-    ancestors = site.ancestors()
-    depth = max((len(path) for path in ancestors.values()), default=1)
+    nodes, guns, paths = _tree(site)
+    depth = max((len(path) for path in paths.values()), default=1)
 
     node_static_kw = np.full((len(nodes), count), np.inf)
     node_static_a = np.full((len(nodes), 3, count), np.inf)
@@ -139,9 +136,10 @@ def build_problem(snapshot: SiteSnapshot, options: OptimizerOptions) -> ProblemD
     fixed_rows: list[np.ndarray] = []
     fixed_node_kw = np.zeros((len(nodes), count))
     fixed_node_a = np.zeros((len(nodes), 3, count))
+    horizon_start_s, horizon_end_s = float(starts_s[0]), float(ends_s[-1])
     for session in snapshot.sessions:
         arrival_s, departure_s = session.arrival.timestamp(), session.departure.timestamp()
-        if departure_s <= starts_s[0] or arrival_s >= ends_s[-1]:
+        if departure_s <= horizon_start_s or arrival_s >= horizon_end_s:
             continue
         if session.controllable:
             active.append(session)
@@ -154,8 +152,7 @@ def build_problem(snapshot: SiteSnapshot, options: OptimizerOptions) -> ProblemD
         fixed_ids.append(session.gun_id)
         fixed_rows.append(load)
         coef = gun.phase_current_a_per_kw(session.ev_phases)
-        for node_id in ancestors[session.gun_id]:
-            n = node_index[node_id]
+        for n in paths[session.gun_id]:
             fixed_node_kw[n] += load
             for p, phase in enumerate(PHASES):
                 fixed_node_a[n, p] += load * coef[phase]
@@ -166,10 +163,8 @@ def build_problem(snapshot: SiteSnapshot, options: OptimizerOptions) -> ProblemD
 
     gun_of = [guns[session.gun_id] for session in active]
     windows_s = np.array(active_windows_s).reshape(-1, 2)
-    arrivals_s, departures_s = windows_s[:, :1], windows_s[:, 1]
-    overlaps_s = np.minimum(ends_s[None, :], departures_s[:, None]) - np.maximum(starts_s[None, :], arrivals_s)
-    col_gun, col_step = np.nonzero(overlaps_s > _EPS_S)  # row-major: by gun, then step
-    col_hours = overlaps_s[col_gun, col_step] / 3600.0
+    arrivals_s, departures_s = windows_s[:, 0], windows_s[:, 1]
+    col_gun, col_step, col_hours = _columns(arrivals_s, departures_s, starts_s, ends_s)
     gun_cols = np.searchsorted(col_gun, np.arange(len(active) + 1))
     needs = _SessionNeeds.of(active, gun_of, snapshot.default_energy_kwh)
     min_kw = needs.min_kw
@@ -185,7 +180,7 @@ def build_problem(snapshot: SiteSnapshot, options: OptimizerOptions) -> ProblemD
     col_upper = np.clip(col_upper, 0.0, None)
     # A step whose cap is below the gun's minimum can only be 0: say so before solving.
     col_upper[col_upper < min_kw[col_gun] - 1e-9] = 0.0
-    gun_anc = _gun_ancestors(active, ancestors, node_index, depth)
+    gun_anc = _gun_ancestors(active, paths, depth)
     fixed_kw = np.vstack(fixed_rows) if fixed_rows else np.zeros((0, count))
     data = ProblemData(
         step_starts=pd.DatetimeIndex(pd.to_datetime(starts_s, unit="s", utc=True)),
@@ -377,21 +372,48 @@ def _capability(gun: Gun, ev_phases: int | None) -> tuple[float, ...]:
     )
 
 
-def _gun_ancestors(
-    sessions: list[Session], ancestors: dict[str, list[str]], node_index: dict[str, int], depth: int
-) -> np.ndarray:
+def _tree(site: Site) -> tuple[list[LimitNode], dict[str, Gun], dict[str, tuple[int, ...]]]:
+    """The nodes, each before its descendants (as `Site.nodes`), the guns by id, and for each gun
+    the indices of the nodes above it, root first: one walk, each gun's id made once."""
+    nodes: list[LimitNode] = []
+    guns: dict[str, Gun] = {}
+    paths: dict[str, tuple[int, ...]] = {}
+
+    def visit(node: LimitNode, above: tuple[int, ...]) -> None:
+        here = (*above, len(nodes))
+        nodes.append(node)
+        for gun in node.guns:
+            gun_id = gun.id
+            guns[gun_id] = gun
+            paths[gun_id] = here
+        for child in node.children:
+            visit(child, here)
+
+    visit(site.root, ())
+    return nodes, guns, paths
+
+
+def _columns(
+    arrivals_s: np.ndarray, departures_s: np.ndarray, starts_s: np.ndarray, ends_s: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gun, step and hours of each column: a step that overlaps the session's window by more than
+    `_EPS_S`, by gun, then step. Only the steps from the first that ends after the arrival to the
+    last that starts before the departure are looked at: O(columns), not O(guns x steps)."""
+    first = np.searchsorted(ends_s, arrivals_s, side="right")
+    lengths = np.clip(np.searchsorted(starts_s, departures_s, side="left") - first, 0, None)
+    gun = np.repeat(np.arange(len(first)), lengths)
+    step = np.arange(len(gun)) + np.repeat(first - (np.cumsum(lengths) - lengths), lengths)
+    overlap_s = np.minimum(ends_s[step], departures_s[gun]) - np.maximum(starts_s[step], arrivals_s[gun])
+    inside = overlap_s > _EPS_S
+    return gun[inside], step[inside], overlap_s[inside] / 3600.0
+
+
+def _gun_ancestors(sessions: list[Session], paths: dict[str, tuple[int, ...]], depth: int) -> np.ndarray:
     """(G, depth) indices of the nodes above each session's gun, root first, -1 padded."""
-    row_of: dict[str, int] = {}  # by the gun's parent node, which settles the path
-    paths: list[list[int]] = []
-    rows = []
-    for session in sessions:
-        path = ancestors[session.gun_id]
-        row = row_of.get(path[-1])
-        if row is None:
-            row = row_of[path[-1]] = len(paths)
-            paths.append([node_index[node_id] for node_id in path] + [-1] * (depth - len(path)))
-        rows.append(row)
-    return np.array(paths, dtype=np.int64).reshape(-1, depth)[np.array(rows, dtype=np.int64)]
+    row_of: dict[tuple[int, ...], int] = {}
+    rows = [row_of.setdefault(paths[session.gun_id], len(row_of)) for session in sessions]
+    table = [[*path, *[-1] * (depth - len(path))] for path in row_of]
+    return np.array(table, dtype=np.int64).reshape(-1, depth)[np.array(rows, dtype=np.int64)]
 
 
 def _session_max_kw(gun: Gun, session: Session) -> float:
