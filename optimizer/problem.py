@@ -72,16 +72,23 @@ class ProblemData:
 
     def node_loads(self, power_kw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Load per node and step in kW, and per node, phase and step in A, fixed load included."""
-        size = self.node_static_kw.size
-        load_kw = self.node_fixed_kw.copy()
+        cols, cells, a_per_kw = self._load_terms
+        size, shape = self.node_static_kw.size, self.node_static_kw.shape
+        power = power_kw[cols]
+        load_kw = self.node_fixed_kw + np.bincount(cells, weights=power, minlength=size).reshape(shape)
         load_a = self.node_fixed_a.copy()
-        for cols, cells in self.column_cells:
-            power = power_kw[cols]
-            load_kw += np.bincount(cells, weights=power, minlength=size).reshape(load_kw.shape)
-            for phase in range(3):
-                current = power * self.phase_a_per_kw[self.col_gun[cols], phase]
-                load_a[:, phase, :] += np.bincount(cells, weights=current, minlength=size).reshape(load_kw.shape)
+        for phase in range(3):
+            load_a[:, phase, :] += np.bincount(cells, weights=power * a_per_kw[phase], minlength=size).reshape(shape)
         return load_kw, load_a
+
+    @cached_property
+    def _load_terms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`column_cells` of every level in one, and the columns' A per kW (3, ...): a node sits at
+        one level, so one sum over them all adds each cell's columns in the same order as level by
+        level."""
+        cols = np.concatenate([cols for cols, _ in self.column_cells] or [np.zeros(0, dtype=np.int64)])
+        cells = np.concatenate([cells for _, cells in self.column_cells] or [np.zeros(0, dtype=np.int64)])
+        return cols, cells, np.ascontiguousarray(self.phase_a_per_kw[self.col_gun[cols]].T)
 
     @cached_property
     def column_cells(self) -> list[tuple[np.ndarray, np.ndarray]]:
