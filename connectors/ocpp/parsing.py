@@ -8,11 +8,17 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Literal, TypeGuard
+from functools import lru_cache
+from typing import Any, Literal, TypeGuard
+
+from ocpp.charge_point import camel_to_snake_case, snake_to_camel_case  # type: ignore[import-untyped]
 
 OcppVersion = Literal["1.6", "2.0.1"]
 NOMINAL_VOLTAGE_V = 230.0
 """Phase-to-neutral voltage assumed where a station does not measure it."""
+KEYS_REMEMBERED = 4096
+"""Field names whose case conversion is kept: the OCPP schemas name a few hundred, but 2.0.1
+`customData` lets a station send any, so the memory stays bounded."""
 
 
 def is_int(value: object) -> TypeGuard[int]:
@@ -57,3 +63,35 @@ def parse_time(value: object, warnings: list[str], gun_id: str) -> datetime | No
 def to_iso(instant: datetime) -> str:
     """UTC, whole seconds, `Z`: the form every station parses."""
     return instant.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+@lru_cache(maxsize=KEYS_REMEMBERED)
+def _snake_key(key: str) -> str:
+    return next(iter(camel_to_snake_case({key: None})))
+
+
+@lru_cache(maxsize=KEYS_REMEMBERED)
+def _camel_key(key: str) -> str:
+    return next(iter(snake_to_camel_case({key: None})))
+
+
+def snake_case(data: Any) -> Any:
+    """`data` with every dict key in snake_case, as the ocpp library spells its keywords.
+
+    The library's own conversion, each key converted once: it runs two regular expressions on every
+    key of every message, one of an endpoint's largest costs per message (bench/ocpp_ingest.py).
+    """
+    if isinstance(data, dict):
+        return {_snake_key(key): snake_case(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [snake_case(value) for value in data]
+    return data
+
+
+def camel_case(data: Any) -> Any:
+    """`data` with every dict key in camelCase, as OCPP spells it (the inverse of `snake_case`)."""
+    if isinstance(data, dict):
+        return {_camel_key(key): camel_case(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [camel_case(value) for value in data]
+    return data
