@@ -328,17 +328,19 @@ class _SessionNeeds:
 
     @classmethod
     def of(cls, sessions: list[Session], guns: list[Gun], default_energy_kwh: float) -> _SessionNeeds:
-        known: dict[tuple[object, ...], tuple[float, ...]] = {}
-        capabilities, reads = [], []
+        kinds: dict[tuple[object, ...], int] = {}  # (gun kind, car phases) -> its row of `capabilities`
+        capabilities: list[tuple[float, ...]] = []
+        kind_of, reads = [], []
         for gun, session in zip(guns, sessions, strict=True):
             read = _SESSION_NEEDS(session)
             key = (_GUN_KIND(gun), read[0])
-            capability = known.get(key)
-            if capability is None:
-                capability = known[key] = _capability(gun, read[0])
-            capabilities.append(capability)
+            kind = kinds.get(key)
+            if kind is None:
+                kind = kinds[key] = len(capabilities)
+                capabilities.append(_capability(gun, read[0]))
+            kind_of.append(kind)
             reads.append(read)
-        gun_facts = np.array(capabilities, dtype=float).reshape(-1, 8)
+        gun_facts = np.array(capabilities, dtype=float).reshape(-1, 8)[np.array(kind_of, dtype=np.int64)]
         values = np.array(reads, dtype=float).reshape(-1, 8)  # None -> NaN
         _, ev_max_kw, requested_kwh, delivered_kwh, priority, held_kw, observed_kw, offered_kw = values.T
         return cls(
