@@ -138,6 +138,7 @@ def build_problem(snapshot: SiteSnapshot, options: OptimizerOptions) -> ProblemD
         node_static_a[n] = limit_a
 
     active: list[Session] = []
+    active_ids: list[str] = []
     active_windows_s: list[tuple[float, float]] = []
     fixed_ids: list[str] = []
     fixed_rows: list[np.ndarray] = []
@@ -145,21 +146,23 @@ def build_problem(snapshot: SiteSnapshot, options: OptimizerOptions) -> ProblemD
     fixed_node_a = np.zeros((len(nodes), 3, count))
     horizon_start_s, horizon_end_s = float(starts_s[0]), float(ends_s[-1])
     for session in snapshot.sessions:
-        arrival_s, departure_s = session.arrival.timestamp(), session.departure.timestamp()
+        gun_id, arrival, departure, controllable = _SESSION_WHO_WHEN(session)
+        arrival_s, departure_s = arrival.timestamp(), departure.timestamp()
         if departure_s <= horizon_start_s or arrival_s >= horizon_end_s:
             continue
-        if session.controllable:
+        if controllable:
             active.append(session)
+            active_ids.append(gun_id)
             active_windows_s.append((arrival_s, departure_s))
             continue
-        gun = guns[session.gun_id]
+        gun = guns[gun_id]
         reserve_kw = _uncontrolled_reserve_kw(gun, session, options)
         # An uncontrolled car may overstay its expected departure: reserve to the horizon's end.
         load = np.where(ends_s > arrival_s + _EPS_S, reserve_kw, 0.0)
-        fixed_ids.append(session.gun_id)
+        fixed_ids.append(gun_id)
         fixed_rows.append(load)
         coef = gun.phase_current_a_per_kw(session.ev_phases)
-        for n in paths[session.gun_id]:
+        for n in paths[gun_id]:
             fixed_node_kw[n] += load
             for p, phase in enumerate(PHASES):
                 fixed_node_a[n, p] += load * coef[phase]
@@ -168,7 +171,7 @@ def build_problem(snapshot: SiteSnapshot, options: OptimizerOptions) -> ProblemD
     node_limit_kw = np.clip(node_static_kw - fixed_node_kw, 0.0, None)
     node_limit_a = np.clip(node_static_a - fixed_node_a, 0.0, None)
 
-    gun_of = [guns[session.gun_id] for session in active]
+    gun_of = [guns[gun_id] for gun_id in active_ids]
     windows_s = np.array(active_windows_s).reshape(-1, 2)
     arrivals_s, departures_s = windows_s[:, 0], windows_s[:, 1]
     col_gun, col_step, col_hours = _columns(arrivals_s, departures_s, starts_s, ends_s)
@@ -176,9 +179,9 @@ def build_problem(snapshot: SiteSnapshot, options: OptimizerOptions) -> ProblemD
     needs = _SessionNeeds.of(active, gun_of, snapshot.default_energy_kwh)
     min_kw = needs.min_kw
     col_upper = needs.max_kw[col_gun]
-    for g in [g for g, session in enumerate(active) if session.gun_id in snapshot.limit_series]:
+    for g in [g for g, gun_id in enumerate(active_ids) if gun_id in snapshot.limit_series]:
         cols = np.arange(gun_cols[g], gun_cols[g + 1])
-        series = snapshot.limit_series[active[g].gun_id]
+        series = snapshot.limit_series[active_ids[g]]
         limit_kw, limit_a = fit_limits(series, None, None, starts_s[col_step[cols]], ends_s[col_step[cols]])
         kw_per_a = current_to_power_kw(1.0, float(needs.voltage_v[g]), int(needs.phases[g]))
         col_upper[cols] = np.minimum(col_upper[cols], np.minimum(limit_kw, kw_per_a * limit_a))
@@ -187,7 +190,7 @@ def build_problem(snapshot: SiteSnapshot, options: OptimizerOptions) -> ProblemD
     col_upper = np.clip(col_upper, 0.0, None)
     # A step whose cap is below the gun's minimum can only be 0: say so before solving.
     col_upper[col_upper < min_kw[col_gun] - 1e-9] = 0.0
-    gun_anc = _gun_ancestors(active, paths, depth)
+    gun_anc = _gun_ancestors([paths[gun_id] for gun_id in active_ids], depth)
     fixed_kw = np.vstack(fixed_rows) if fixed_rows else np.zeros((0, count))
     data = ProblemData(
         step_starts=pd.DatetimeIndex(pd.to_datetime(starts_s, unit="s", utc=True)),
@@ -195,7 +198,7 @@ def build_problem(snapshot: SiteSnapshot, options: OptimizerOptions) -> ProblemD
         prices=prices,
         price_norm=price_norm,
         sessions=active,
-        gun_ids=[session.gun_id for session in active],
+        gun_ids=active_ids,
         guns=gun_of,
         target_kwh=np.clip(needs.wanted_kwh - needs.delivered_kwh, 0.0, None),
         priority=needs.priority,
@@ -292,6 +295,7 @@ def _level_at(ceiling: np.ndarray, weight: np.ndarray, limit: float) -> float:
 
 # Everything of a gun but its ids: guns alike in it have the same capability (`_capability`).
 _GUN_KIND = attrgetter(*(name for name in Gun.model_fields if name not in ("station_id", "evse_id")))
+_SESSION_WHO_WHEN = attrgetter("gun_id", "arrival", "departure", "controllable")
 _SESSION_NEEDS = attrgetter(
     "ev_phases",
     "ev_max_power_kw",
@@ -417,12 +421,13 @@ def _columns(
     return gun[inside], step[inside], overlap_s[inside] / 3600.0
 
 
-def _gun_ancestors(sessions: list[Session], paths: dict[str, tuple[int, ...]], depth: int) -> np.ndarray:
-    """(G, depth) indices of the nodes above each session's gun, root first, -1 padded."""
-    row_of: dict[tuple[int, ...], int] = {}
-    rows = [row_of.setdefault(paths[session.gun_id], len(row_of)) for session in sessions]
-    table = [[*path, *[-1] * (depth - len(path))] for path in row_of]
-    return np.array(table, dtype=np.int64).reshape(-1, depth)[np.array(rows, dtype=np.int64)]
+def _gun_ancestors(paths: list[tuple[int, ...]], depth: int) -> np.ndarray:
+    """(G, depth) from each gun's path (node indices, root first), -1 padded."""
+    parents = [path[-1] for path in paths]  # a gun's parent settles its path
+    table = np.full((max(parents, default=0) + 1, depth), -1, dtype=np.int64)
+    for path in {path[-1]: path for path in paths}.values():
+        table[path[-1], : len(path)] = path
+    return table[np.array(parents, dtype=np.int64)]
 
 
 def _session_max_kw(gun: Gun, session: Session) -> float:
