@@ -20,7 +20,10 @@ which both processes share. Profiles that lower a station's limit are falls: the
 them first, with the rises that fit while the falls are still drawn, and the other rises `follow_s`
 (5 s by default) after the falls were accepted, so that cars free power before others take it
 (the changes here are all falls or all rises); the time to the last fall is when the site is
-within a lowered limit, and is reported apart.
+within a lowered limit, and is reported apart. So is the time until every profile the change
+caused is in place: the tx defaults and the stations' fallbacks (EVSE 0's tx default) go behind the
+tx profiles in each station's queue, and are stamped the same way (after each run the bench waits
+until no command is queued or in flight to any station).
 
 The baseline, measured in the same run after the changes, is the floor of the protocol round
 trips: a tx profile to every station sent directly through the service's `StationCommander`s (no
@@ -79,7 +82,7 @@ ACK_TIMEOUT_S = 60.0
 RUN_RECORDED_TIMEOUT_S = 60.0
 PLUGGING_IN_AT_ONCE = 64
 PIPE_DRAIN_S = 0.2
-READY, ACK = "ready", "ack"
+READY, ACK, DEFAULT = "ready", "ack", "default"
 
 
 def bench_site(stations: int, limit_kw: float) -> Site:
@@ -102,6 +105,9 @@ class AcknowledgingStore(ProfileStore):
 
     def install(self, evse_id: int, schedule: ChargingLimitSchedule) -> Verdict:
         verdict = super().install(evse_id, schedule)
+        if verdict.accepted and schedule.purpose is ProfilePurpose.TX_DEFAULT:
+            sys.stdout.write(f"{DEFAULT} {self.station_id} {time.monotonic():.6f}\n")
+            sys.stdout.flush()
         if verdict.accepted and schedule.purpose is ProfilePurpose.TX:
             limit_w = self.limit_at(evse_id, datetime.now(UTC))
             limit_kw = math.inf if limit_w is None else limit_w / WATTS_PER_KW
@@ -147,6 +153,12 @@ class Round:
     accepted_s: dict[str, float] = field(default_factory=dict)
     falls_s: dict[str, float] = field(default_factory=dict)
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    last_default_s: float = math.nan
+    """When the last tx default (a gun's own, or EVSE 0's fallback) was accepted (NaN: none was)."""
+
+    def heard_default(self, at: float) -> None:
+        if at >= self.began:
+            self.last_default_s = max(at - self.began, 0.0 if math.isnan(self.last_default_s) else self.last_default_s)
 
     def heard(self, station_id: str, at: float, fell: bool) -> None:
         if at < self.began or station_id in self.accepted_s:
@@ -201,6 +213,8 @@ class FleetProcess:
             words = line.decode().split()
             if words == [READY]:
                 self.ready.set()
+            elif words and words[0] == DEFAULT and self._round is not None:
+                self._round.heard_default(float(words[2]))
             elif words and words[0] == ACK:
                 station_id, at, limit_kw = words[1], float(words[2]), float(words[3])
                 fell = limit_kw < self._held_kw.get(station_id, math.inf) - FALL_KW
@@ -265,6 +279,14 @@ async def run_recorded(running: RunningService, since: datetime) -> RunRecord | 
     return None
 
 
+async def queues_empty(running: RunningService) -> None:
+    """Wait until no command is queued or in flight to any station (the fallbacks no run waits for)."""
+    deadline = time.monotonic() + RUN_RECORDED_TIMEOUT_S
+    handlers = running.runtime.registry.connected.values
+    while any(handler.commands.unfinished for handler in handlers()) and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+
+
 async def runs_idle(running: RunningService) -> None:
     """Wait until no run of the site is under way."""
     deadline = time.monotonic() + RUN_RECORDED_TIMEOUT_S
@@ -286,6 +308,9 @@ class Change:
     falls: int
     run_began_s: float
     """Until the run the change caused began (the REST call's handling and the debounce); NaN: no run."""
+    in_place_s: float
+    """Until every profile the change caused was accepted: the tx profiles, the tx defaults and the
+    fallbacks (EVSE 0's tx default), which follow the tx profiles."""
 
 
 @dataclass
@@ -307,6 +332,10 @@ class Measurement:
     @property
     def run_began_s(self) -> list[float]:
         return [change.run_began_s for change in self.changes]
+
+    @property
+    def in_place_s(self) -> list[float]:
+        return [change.in_place_s for change in self.changes]
 
 
 async def measure(stations: int, args: argparse.Namespace, workdir: Path) -> Measurement:
@@ -366,6 +395,7 @@ async def change_limits(
             run = await run_recorded(running, asked_at)
             if run is None:
                 print(f"  change {number:2d}: no run recorded within {RUN_RECORDED_TIMEOUT_S:.0f} s", flush=True)
+            await queues_empty(running)
             await fleet.drain()
             lowered = share_kw < shares_kw[(number - 1) % 2]
             run_began_s = math.nan if run is None else (run.at - asked_at).total_seconds()
@@ -377,12 +407,13 @@ async def change_limits(
                 len(round_.accepted_s),
                 len(round_.falls_s),
                 run_began_s,
+                max(round_.last_s, round_.last_default_s),
             )
             changes.append(change)
             falls = f", the last of {change.falls} falls after {change.last_fall_s:.3f} s" if change.falls else ""
             print(
                 f"  change {number:2d}: {share_kw:g} kW per gun; {change.reprofiled} stations re-profiled, the last "
-                f"after {change.reaction_s:.3f} s{falls}",
+                f"after {change.reaction_s:.3f} s{falls}; every profile in place after {change.in_place_s:.3f} s",
                 flush=True,
             )
     return changes
@@ -441,20 +472,22 @@ def report(measurements: Sequence[Measurement], args: argparse.Namespace) -> Non
     )
     print("seconds from the PUT to the last station's Accepted tx profile, measured at the stations;")
     print("falls: on the changes that lowered the limit, until the last profile lowering a station's limit;")
-    print("floor: a profile to every station straight through the service's StationCommanders")
+    print("floor: a profile to every station straight through the service's StationCommanders;")
+    print("in place: until the last profile of any kind was accepted (tx defaults and fallbacks follow tx profiles)")
     print(
         f"{'stations':>8} {'re-profiled':>11} | {'all: median':>11} {'p99':>7} {'max':>7} | {'falls: median':>13} "
-        f"{'p99':>7} | {'floor: median':>13} {'p99':>7} | {'p99 / floor p99':>15}"
+        f"{'p99':>7} | {'floor: median':>13} {'p99':>7} | {'p99 / floor p99':>15} | {'in place: median':>16} {'p99':>7}"
     )
     for result in measurements:
         median_s, p99_s, max_s = quantiles(result.reaction_s)
         fall_median_s, fall_p99_s, _ = quantiles(result.last_fall_s)
         floor_median_s, floor_p99_s, _ = quantiles(result.baseline_s)
+        in_place_median_s, in_place_p99_s, _ = quantiles(result.in_place_s)
         reprofiled = np.median([change.reprofiled for change in result.changes])
         print(
             f"{result.stations:>8} {reprofiled:>11.0f} | {median_s:11.3f} {p99_s:7.3f} {max_s:7.3f} | "
             f"{fall_median_s:13.3f} {fall_p99_s:7.3f} | {floor_median_s:13.3f} {floor_p99_s:7.3f} | "
-            f"{p99_s / floor_p99_s:15.1f}"
+            f"{p99_s / floor_p99_s:15.1f} | {in_place_median_s:16.3f} {in_place_p99_s:7.3f}"
         )
     print()
     print("# Scheduler runs meanwhile (RunRecord durations in seconds, median/p99)")

@@ -130,6 +130,7 @@ class StationCommander:
         self._clock = clock
         self._queue: asyncio.Queue[_Command] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
+        self._unfinished = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -147,6 +148,11 @@ class StationCommander:
         while not self._queue.empty():
             command = self._queue.get_nowait()
             self._finish(command, CommandOutcome(command.action, False, reason="connection closed"))
+
+    @property
+    def unfinished(self) -> int:
+        """How many commands are queued or in flight."""
+        return self._unfinished
 
     # -- commands in -------------------------------------------------------------------------
 
@@ -303,6 +309,7 @@ class StationCommander:
         """Queue one CALL; `accepted_when` reads its answer: '' when done, else why not."""
         command = _Command(action, payload, self.timeout_s, on_outcome, accepted_when)
         self._queue.put_nowait(command)
+        self._unfinished += 1
         return command.done
 
     async def _run(self) -> None:
@@ -345,8 +352,8 @@ class StationCommander:
                 retries_left -= 1
                 LOGGER.info("%s: no answer to %s; sending it again", self.station_id, command.action)
 
-    @staticmethod
-    def _finish(command: _Command, outcome: CommandOutcome) -> None:
+    def _finish(self, command: _Command, outcome: CommandOutcome) -> None:
+        self._unfinished -= 1
         command.on_outcome(outcome)
         if not command.done.done():
             command.done.set_result(outcome)
