@@ -126,16 +126,36 @@ def offline_current_a(guns: list[Gun], fallback_kw: dict[str, float]) -> float:
 
 class FallbackSender:
     """Sends the fallbacks (the tx default on EVSE 0, the offline-fallback setting) to the connected
-    stations again where they moved."""
+    stations again where they moved.
+
+    `update` recomputes them and notes the stations whose fallback moved; `flush` sends to those.
+    A run puts the flush after its live limits (see `push.send_pushes`): a fallback bounds a station
+    only once it stops hearing from us, so its new tx profile goes first in its queue, the fallback
+    right behind it.
+    """
 
     def __init__(self, failsafe: Failsafe, registry: StationRegistry, clock: Callable[[], datetime]) -> None:
         self.failsafe = failsafe
         self.registry = registry
         self.clock = clock
+        self._moved: dict[str, set[str]] = {}
+        """Per site, the stations whose fallback moved and was not sent yet."""
 
-    def send(self, site: Site, limit_series: dict[str, LimitSeries]) -> None:
-        """Recompute the site's fallbacks; send them to the connected stations where they moved."""
-        for station_id in self.failsafe.update(site, limit_series, self.clock()):
+    def update(self, site: Site, limit_series: dict[str, LimitSeries]) -> None:
+        """Recompute the site's fallbacks; note the stations whose fallback moved."""
+        self._moved.setdefault(site.id, set()).update(self.failsafe.update(site, limit_series, self.clock()))
+
+    def flush(self, site_id: str) -> None:
+        """Send the fallbacks that moved to the stations connected (the others get theirs at boot)."""
+        for station_id in sorted(self._moved.pop(site_id, set())):
             handler = self.registry.get(station_id)
             if handler is not None:
                 handler.send_boot_limits()  # the policy (`Failsafe.boot_limits`) reads the new ones
+
+    def send(self, site: Site, limit_series: dict[str, LimitSeries]) -> None:
+        """Recompute the site's fallbacks; send them to the connected stations where they moved."""
+        self.update(site, limit_series)
+        self.flush(site.id)
+
+    def forget(self, site_id: str) -> None:
+        self._moved.pop(site_id, None)

@@ -156,15 +156,27 @@ class GunDefaults:
                     rises.append(change)
         return falls, rises
 
-    async def lower(self, site: Site, timeout_s: float) -> tuple[int, bool]:
-        """Send the falls and wait up to `timeout_s` for their answers: (how many, all accepted)."""
+    async def lower(
+        self, site: Site, timeout_s: float, *, idle: bool | None = None, then: Callable[[], None] | None = None
+    ) -> tuple[int, bool]:
+        """Send the falls (`idle`: of the idle guns only, or of the others only), then call `then` (more
+        to queue behind them), and wait up to `timeout_s` for the falls' answers: (how many, all accepted)."""
         falls, _ = self.changes(site)
-        outcomes = await self._send(falls, timeout_s)
+        if idle is not None:
+            falls = [change for change in falls if self._idle(change.gun.id) == idle]
+        outcomes = await self._send(falls, timeout_s, then)
         return len(falls), all(outcome is not None and outcome.ok for outcome in outcomes)
 
-    def lower_now(self, site: Site) -> None:
-        """Send the falls without waiting (a site changed between runs); the rises wait for a run."""
+    def lower_now(self, site: Site, *, idle_only: bool = False) -> None:
+        """Send the falls without waiting (a site changed between runs); the rises wait for a run.
+
+        `idle_only`: only the idle guns' (the next run follows at once): for them the tx default is
+        the limit a car plugging in draws now, while a gun with a session draws its tx profile, which
+        the run lowers first, its tx default right behind.
+        """
         falls, _ = self.changes(site)
+        if idle_only:
+            falls = [change for change in falls if self._idle(change.gun.id)]
         if falls:
             task = asyncio.get_running_loop().create_task(self._send(falls, timeout_s=None))
             self._background.add(task)
@@ -186,8 +198,11 @@ class GunDefaults:
             return None
         return DefaultChange(gun, wanted_kw, capabilities, id(handler))
 
-    async def _send(self, changes: list[DefaultChange], timeout_s: float | None) -> list[CommandOutcome | None]:
-        """Send `changes`; what each may hold is the larger of before and after until it is accepted.
+    async def _send(
+        self, changes: list[DefaultChange], timeout_s: float | None, then: Callable[[], None] | None = None
+    ) -> list[CommandOutcome | None]:
+        """Send `changes`, call `then`, and wait for the answers; what each may hold is the larger of
+        before and after until it is accepted.
 
         A change already sent and not yet answered (the same tx default, on the same connection) is
         not sent again: its answer is awaited.
@@ -211,6 +226,8 @@ class GunDefaults:
             answer = asyncio.ensure_future(handler.commands.set_profile(change.gun.evse_id, schedule))
             self._in_flight[gun_id] = (change, answer)
             sent.append((change, answer))
+        if then is not None:
+            then()
         if not sent:
             return []
         await asyncio.wait({task for _, task in sent}, timeout=timeout_s)
@@ -232,14 +249,19 @@ def _same(sent: DefaultChange, change: DefaultChange) -> bool:
 
 @dataclass(frozen=True)
 class SiteDefaults:
-    """One run's `push.DefaultSteps`: the tx defaults of one site, answers to falls awaited up to `timeout_s`."""
+    """One run's `push.DefaultSteps`: the tx defaults of one site, answers to falls awaited up to `timeout_s`;
+    `fallbacks` queues the stations' fallbacks that moved, behind the other guns' tx defaults' falls."""
 
     defaults: GunDefaults
     site: Site
     timeout_s: float
+    fallbacks: Callable[[], None] | None = None
 
-    async def lower(self) -> tuple[int, bool]:
-        return await self.defaults.lower(self.site, self.timeout_s)
+    async def lower_live(self) -> tuple[int, bool]:
+        return await self.defaults.lower(self.site, self.timeout_s, idle=True)
+
+    async def lower_rest(self) -> tuple[int, bool]:
+        return await self.defaults.lower(self.site, self.timeout_s, idle=False, then=self.fallbacks)
 
     def rises_pending(self) -> bool:
         return bool(self.defaults.changes(self.site)[1])

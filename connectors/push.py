@@ -188,21 +188,40 @@ async def send_pushes(
     are acknowledged and the cars had `follow_s` (real seconds) to follow them; if a fall was not
     accepted, it waits for the next run. A rise that fits the limits while every fall is still
     drawn at its old limit (`room`, see `TransitionRoom`) goes with the falls. `current_kw` is
-    what a gun may draw now (its held limit, else its tx default). `defaults` lowers the idle
-    guns' tx defaults along with the falls (they count as falls); their rises are the caller's,
-    once the falls are in force. Within a stage every station's queue keeps its own order. An
-    accepted profile becomes what its gun holds, if its session is still the one it was for.
-    Returns the results, and whether every fall was accepted (every rise was sent).
+    what a gun may draw now (its held limit, else its tx default). `defaults` lowers the guns' tx
+    defaults (they count as falls) and queues the stations' fallbacks that moved; their rises are
+    the caller's, once the falls are in force. Within a stage every station's queue keeps its own
+    order. An accepted profile becomes what its gun holds, if its session is still the one it was
+    for. Returns the results, and whether every fall was accepted (every rise was sent).
+
+    The live limits go first: the plans' profiles, and the idle guns' tx defaults queued behind them
+    (a car plugging into an idle gun draws its tx default; those falls were sent already when the
+    limit changed, `GunDefaults.lower_now`). Once they are answered, the tx defaults of the guns
+    with a session fall, and the fallbacks that moved (EVSE 0's tx default, the offline-fallback
+    setting) follow. That order brings the site within a lowered limit soonest, and sooner than
+    any other: a gun with a session draws what its tx profile allows, whatever its tx default or
+    EVSE 0's says, so the new tx profile is what keeps the site within the new limit now, and
+    sending anything else first, or alongside (each command costs both sides CPU), delays it. A
+    gun's tx default and its station's fallbacks take over only once its tx profile ends (it runs
+    for `hold`, minutes), a new session starts on the gun before the next run, or the station stops
+    hearing from us, and they are sent within the same run, seconds later. The fallbacks fit every
+    node once they are in place, as before. Should the service die in between, the stations hold
+    their new tx profiles and their old tx defaults (too high only once those profiles end, unless
+    the service is back by then), where the other order would have left them their old tx profiles:
+    the site over its new limit at once, for as long as those ran.
     """
     falls = [push for push in pushes if push.limit.limit_kw < current_kw(push.gun.id)]
     rises = [push for push in pushes if push.limit.limit_kw >= current_kw(push.gun.id)]
     early = room.fitting_rises(falls, rises) if room is not None else []
     sent_early = {id(push) for push in early}
     late = [push for push in rises if id(push) not in sent_early]
-    lowering = defaults.lower() if defaults is not None else _nothing_lowered()
-    (lowered, defaults_ok), results = await asyncio.gather(
-        lowering, _send_stage(falls + early, commanders, state, clock, timeout_s)
-    )
+    # the live limits first (the plans' profiles queued before the idle guns' tx defaults), the rest after
+    stage = asyncio.ensure_future(_send_stage(falls + early, commanders, state, clock, timeout_s))
+    live = asyncio.ensure_future(defaults.lower_live() if defaults is not None else _nothing_lowered())
+    results, (lowered, defaults_ok) = await asyncio.gather(stage, live)
+    if defaults is not None:
+        lowered_rest, rest_ok = await defaults.lower_rest()
+        lowered, defaults_ok = lowered + lowered_rest, defaults_ok and rest_ok
     falls_ok = all(
         result.outcome is not None and result.outcome.ok for result in results if id(result.push) not in sent_early
     )
@@ -292,10 +311,14 @@ class TransitionRoom:
 
 
 class DefaultSteps(Protocol):
-    """The tx defaults' part of a run: lowered before the plans' falls (raised after their rises)."""
+    """The tx defaults' part of a run: lowered with the plans' falls or after them (raised after the rises)."""
 
-    async def lower(self) -> tuple[int, bool]:
-        """Send the falls and wait for their answers: (how many, all accepted)."""
+    async def lower_live(self) -> tuple[int, bool]:
+        """Send the falls that are live limits (the idle guns') and wait for their answers: (how many, all accepted)."""
+        ...
+
+    async def lower_rest(self) -> tuple[int, bool]:
+        """Send the other falls and the fallbacks that moved, and wait for the falls' answers."""
         ...
 
     def rises_pending(self) -> bool:

@@ -6,7 +6,7 @@ solves off the event loop (`solving`), then `steering` cuts the idle guns' tx de
 the plan leaves (`gun_defaults`) and pushes what changed beyond the deadband (`push`): every fall
 before any rise that needs the room it frees. What the stations accepted is kept in the store, and the run recorded
 (`run_record`). Each run also recomputes the site's fallback limits and sends them again where they
-moved (`failsafe`).
+moved (`failsafe`), behind the plans' profiles in each station's queue.
 
 Clocks: instants (profiles' ends, sample ages, run records) are on `clock`, which the demo runs
 faster than real time. The scheduler's settings are real seconds (`interval_s`, `debounce_s`,
@@ -157,11 +157,15 @@ class Service:
             self._forget_site(site_id)
             return
         await self._adopt(site)
-        self.fallbacks.send(site, series_in_tree(site, await self._store.get_limit_series(site_id)))
-        self.gun_defaults.lower_now(site)  # a lower limit cuts the tx defaults at once; rises wait for the run
+        self.fallbacks.update(site, series_in_tree(site, await self._store.get_limit_series(site_id)))
+        # a lower limit cuts the idle guns' tx defaults at once; the run that follows lowers the plans
+        # first, and sends the other tx defaults and the fallbacks behind them (see `push.send_pushes`)
+        self.gun_defaults.lower_now(site, idle_only=self._started)
         if self._started:
             self.scheduler.add_site(site_id)
             self.scheduler.trigger(site_id, "limit")
+        else:
+            self.fallbacks.flush(site_id)
 
     async def station_registered(self, station: StationRecord) -> None:
         self.registry.known.add(station.station_id)
@@ -218,6 +222,7 @@ class Service:
         self._solvers.pop(site_id, None)
         self._allocations.pop(site_id, None)
         self.failsafe.forget_site(site_id)
+        self.fallbacks.forget(site_id)
         self.scheduler.remove_site(site_id)
 
     def _station_trigger(self, station_id: str, reason: SolveReason) -> None:
@@ -260,23 +265,26 @@ class Service:
         if inputs is None:
             return
         self._sites[site_id] = inputs.site
-        self.fallbacks.send(inputs.site, inputs.limit_series)
-        options = self.settings.scheduler
-        follow = clock_seconds(self.clock, options.follow_s)
-        snapshot = build_snapshot(
-            inputs,
-            self.state,
-            now,
-            self.settings.optimizer,
-            self.settings.session_defaults(site_id),
-            follow,
-            self.gun_defaults.unsteered_idle_kw(inputs.site),
-        )
-        snapshot_s = time.perf_counter() - began
-        allocation = await self._solver(site_id).allocate(snapshot)
-        solve_s = time.perf_counter() - began - snapshot_s
-        results = await self.steering.steer(inputs.site, allocation)
-        push_s = time.perf_counter() - began - snapshot_s - solve_s
+        self.fallbacks.update(inputs.site, inputs.limit_series)
+        try:
+            options = self.settings.scheduler
+            follow = clock_seconds(self.clock, options.follow_s)
+            snapshot = build_snapshot(
+                inputs,
+                self.state,
+                now,
+                self.settings.optimizer,
+                self.settings.session_defaults(site_id),
+                follow,
+                self.gun_defaults.unsteered_idle_kw(inputs.site),
+            )
+            snapshot_s = time.perf_counter() - began
+            allocation = await self._solver(site_id).allocate(snapshot)
+            solve_s = time.perf_counter() - began - snapshot_s
+            results = await self.steering.steer(inputs.site, allocation, lambda: self.fallbacks.flush(site_id))
+            push_s = time.perf_counter() - began - snapshot_s - solve_s
+        finally:  # a run that failed before its pushes still sends the fallbacks that moved
+            self.fallbacks.flush(site_id)
         self._allocations[site_id] = allocation
         await record_run(
             self._store,

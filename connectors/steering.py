@@ -1,9 +1,10 @@
 """The second half of a run: from a site's allocation to its stations, in an order that keeps the limits.
 
 The idle guns' tx defaults are cut to the room the plan leaves (`gun_defaults`), then the profiles
-that change something are sent (`push`): the tx defaults' falls and the plans' falls, with the
-plans' rises that fit while every fall is still drawn at its old limit (`transition_room`), and
-once the falls are in force the other rises and the tx defaults' rises. What the stations accepted
+that change something are sent (`push`): the plans' falls, with the plans' rises that fit while
+every fall is still drawn at its old limit (`transition_room`), and behind them in each station's
+queue the tx defaults' falls and the fallbacks that moved; once the falls are in force the other
+rises and the tx defaults' rises. What the stations accepted
 is kept in the store, so that a restart knows which transactions its profiles were for.
 """
 
@@ -45,8 +46,11 @@ class Steering:
         self.capabilities_of = capabilities_of
         self.clock = clock
 
-    async def steer(self, site: Site, allocation: Allocation) -> list[PushResult]:
-        """Send what changed and wait for the answers (up to the acknowledgement timeout per stage)."""
+    async def steer(
+        self, site: Site, allocation: Allocation, fallbacks: Callable[[], None] | None = None
+    ) -> list[PushResult]:
+        """Send what changed and wait for the answers (up to the acknowledgement timeout per stage);
+        `fallbacks` queues the stations' fallbacks that moved, behind the live limits."""
         options = self.settings.scheduler
         hold = timedelta(seconds=options.profile_hold_s)
         self.gun_defaults.cut_to_plan(site, allocation, self.clock(), hold, self.settings.optimizer.step)
@@ -71,7 +75,7 @@ class Steering:
             options.ack_timeout_s,
             self.current_kw,
             options.follow_s,
-            SiteDefaults(self.gun_defaults, site, options.ack_timeout_s),
+            SiteDefaults(self.gun_defaults, site, options.ack_timeout_s, fallbacks),
             room,
         )
         accepted = [
