@@ -40,6 +40,11 @@ from models import Allocation, ChargingLimitSchedule, Gun, GunLimit, ProfilePurp
 LOGGER = logging.getLogger(__name__)
 LOWER_TOLERANCE_A = 0.1
 LOWER_TOLERANCE_KW = 0.05
+ROUNDING_KW = 1e-6
+"""Room a rise may overrun by: the rounding of float sums over a thousand guns (picowatts), far below
+anything a station can carry (0.1 W, 0.1 A); without it the last of many rises that exactly fill the
+room waits for the next stage."""
+ROUNDING_A = 1e-6
 
 
 @dataclass(frozen=True)
@@ -288,7 +293,11 @@ class TransitionRoom:
             nodes = self.ancestors.get(gun_id, ())
             if not nodes or not math.isfinite(more_kw) or not math.isfinite(more_a):
                 continue
-            if all(slack_kw.get(node, math.inf) >= more_kw and slack_a.get(node, math.inf) >= more_a for node in nodes):
+            if all(
+                slack_kw.get(node, math.inf) >= more_kw - ROUNDING_KW
+                and slack_a.get(node, math.inf) >= more_a - ROUNDING_A
+                for node in nodes
+            ):
                 self._take(slack_kw, slack_a, gun_id, more_kw, more_a)
                 bound_kw[gun_id] = new_kw
                 fitting.append(push)

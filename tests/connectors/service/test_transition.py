@@ -72,6 +72,23 @@ def test_a_rise_goes_with_the_falls_only_while_the_falls_still_drawn_leave_room_
     assert transition.fitting_rises([push(guns[2], 6.0), push(guns[3], 6.0)], rises) == rises[:1]
 
 
+def test_rises_that_exactly_fill_the_room_all_fit_whatever_the_rounding() -> None:
+    """1,000 guns rise 6.1 -> 9.3 kW into a plan that fills the grid: the room the guns still below
+    their plans leave is the rises' to the last one, though its float sums are off by picowatts."""
+    guns = [Gun(station_id=f"R{index}", max_power_kw=22.0) for index in range(1000)]
+    transition = TransitionRoom(
+        headroom_kw={"grid": 0.0},
+        headroom_a={},
+        ancestors={gun.id: ["grid"] for gun in guns},
+        planned_kw={gun.id: 9.3 for gun in guns},
+        may_draw_kw={gun.id: 6.1 for gun in guns},
+        a_per_kw={gun.id: A_PER_KW for gun in guns},
+        until=UNTIL,
+    )
+    rises = [push(gun, 9.3) for gun in guns]
+    assert transition.fitting_rises([], rises) == rises
+
+
 def test_an_idle_guns_tx_default_and_a_later_step_of_a_fall_count() -> None:
     guns = GUNS[:3]
     held = {guns[0].id: 5.0, guns[1].id: 10.0, guns[2].id: 4.0}  # guns[2] is idle: its tx default
