@@ -9,7 +9,6 @@ answer at once. Outbound calls go through `commands` (a `StationCommander` over 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import itertools
 import json
 import logging
@@ -308,10 +307,11 @@ class StationHandler(ChargePoint):
 
         As `ChargePoint._handle_call`: the request is checked against its schema, the `@on`
         handler gets its fields as snake_case keywords, its answer goes back in camelCase (checked
-        too), then the `@after` handler runs, in a task of its own when it is a coroutine. Unlike
-        it, each field name's case is converted once (`parsing.snake_case`), and no handler's
-        signature is inspected on every message (to offer `call_unique_id`, which none of ours
-        takes): after the schema check, these were the largest costs of a message.
+        too), then the `@after` handler runs. Unlike it, each field name's case is converted once
+        (`parsing.snake_case`), and no handler's signature is inspected on every message (to offer
+        `call_unique_id`, which none of ours takes): after the schema check, these were the
+        largest costs of a message. Our handlers are plain functions that answer at once (work
+        that waits goes to `in_background`), so nothing here awaits a handler.
         """
         handlers = self.route_map.get(message.action, {})
         if "_on_action" not in handlers:
@@ -322,8 +322,6 @@ class StationHandler(ChargePoint):
         fields = snake_case(message.payload)
         try:
             answer = handlers["_on_action"](**fields)
-            if inspect.isawaitable(answer):
-                answer = await answer
         except Exception as error:
             LOGGER.exception("%s: handling %s failed", self.station_id, message.action)
             await self._send(message.create_call_error(error).to_json())
@@ -334,9 +332,7 @@ class StationHandler(ChargePoint):
         await self._send(result.to_json())
         after = handlers.get("_after_action")
         if after is not None:
-            follow_up = after(**fields)
-            if inspect.iscoroutine(follow_up):
-                self.in_background(follow_up)
+            after(**fields)
 
     def _call_error(self, message_id: str, error: Exception) -> str:
         """The CALLERROR frame for `error`, with the error code as this version spells it."""
