@@ -145,6 +145,7 @@ def serve(
     settings = Settings() if config is None else Settings(site_file=config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("ocpp").setLevel(logging.WARNING)  # the library logs every frame at INFO
     asyncio.run(_serve(settings))
 
 
