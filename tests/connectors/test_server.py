@@ -301,6 +301,11 @@ def test_a_callerror_and_a_silent_station_become_rejections_over_the_wire() -> N
             await websocket.send(json.dumps([4, call[1], "NoSuchCode", "?", {}]))
             assert (await odd).reason.startswith("CALLERROR Unknown: Error code 'NoSuchCode'")
 
+            garbled = handler.commands.apply_limit(gun, limits, handler.capabilities)
+            call = json.loads(await websocket.recv())
+            await websocket.send(json.dumps([3, call[1], {"status": "Maybe"}]))  # not a status of the schema
+            assert (await garbled).reason.startswith("CALLERROR FormatViolation")  # the answer, checked
+
             await websocket.send(json.dumps([2, "hb", "Heartbeat", {}]))  # the connection is still up
             assert json.loads(await websocket.recv())[:2] == [3, "hb"]
 
