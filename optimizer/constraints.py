@@ -95,17 +95,19 @@ def define_stability(data: ProblemData, layout: Layout) -> Rows:
     """stable[g]: power_kw[g,0] - above_held[g] + below_held[g] = held_kw[g] for guns holding a limit.
 
     The two deviations are penalised (objective.py), so their sum is |power_kw[g,0] - held_kw[g]|
-    at an optimum: among otherwise equal plans, the one closest to what the guns hold wins.
+    at an optimum: among otherwise equal plans, the one closest to what the guns hold wins. A gun
+    that holds no limit has its row too, with 0 in place of the limit (see layout.py).
     """
-    guns, cols = layout.stability_guns, layout.stability_power_cols
+    guns, cols = layout.fairness_guns, layout.fairness_power_cols
     count = len(guns)
     above = layout.stability_start + 2 * np.arange(count)
+    held = data.held_kw[guns]
     return Rows(
         row=np.tile(np.arange(count), 3),
         col=np.concatenate([cols, above, above + 1]),
         value=np.concatenate([np.ones(count), -np.ones(count), np.ones(count)]),
-        lower=data.held_kw[guns].copy(),
-        upper=data.held_kw[guns].copy(),
+        lower=np.where(layout.holds, held, 0.0),
+        upper=np.where(layout.holds, held, 0.0),
     )
 
 

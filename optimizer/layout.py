@@ -2,7 +2,12 @@
 
 Power first (kW, one per gun and step of its window), then per gun its shortfall segments (kWh),
 then per gun drawing in the first step its fairness segments and its equal-share column (kW), then
-per such gun that holds a limit its two deviations from it (kW above, kW below).
+per such gun its two deviations from the limit it holds (kW above, kW below).
+
+A gun that holds no limit (yet) has its two columns and its row too, with 0 for the limit, its
+below fixed at 0 and no cost: its above is then just its first-step power. So the LP's structure
+stays the same when the guns' first limits become known, one run after they plugged in, and the
+kept model is re-solved warm instead of built anew (`Allocator`).
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ class Layout:
     fairness_guns: np.ndarray  # guns drawing in the first step
     fairness_power_cols: np.ndarray  # their first-step power column
     share_start: int  # one column per fairness gun
-    stability_start: int  # two columns (above, below) per stability gun
+    stability_start: int  # two columns (above, below) per fairness gun
+    holds: np.ndarray  # per fairness gun: whether it holds a limit (else its deviations cost nothing)
     stability_guns: np.ndarray  # fairness guns that hold a limit
     stability_power_cols: np.ndarray  # their first-step power column
     col_count: int
@@ -49,8 +55,9 @@ class Layout:
             fairness_power_cols=cols,
             share_start=share_start,
             stability_start=stability_start,
+            holds=holds,
             stability_guns=guns[holds],
             stability_power_cols=cols[holds],
-            col_count=stability_start + 2 * int(holds.sum()),
+            col_count=stability_start + 2 * len(guns),
             step_count=data.step_count,
         )

@@ -62,9 +62,10 @@ def assemble(data: ProblemData, options: OptimizerOptions) -> LinearProgram:
     fairness_upper = np.repeat(
         data.col_upper_kw[layout.fairness_power_cols] / layout.fairness_segments, layout.fairness_segments
     )
-    first_upper = data.col_upper_kw[layout.stability_power_cols]
-    held = data.held_kw[layout.stability_guns]
-    stability_upper = np.column_stack([first_upper, np.maximum(held, first_upper)]).ravel()  # above, below
+    first_upper = data.col_upper_kw[layout.fairness_power_cols]
+    # A gun holding no limit: its row says above = first-step power, and its below is 0.
+    below_upper = np.where(layout.holds, np.maximum(data.held_kw[layout.fairness_guns], first_upper), 0.0)
+    stability_upper = np.column_stack([first_upper, below_upper]).ravel()  # above, below
     return LinearProgram(
         layout=layout,
         cost=column_costs(data, layout, options.weights),
@@ -97,7 +98,8 @@ def objective_of(lp: LinearProgram, data: ProblemData, power_kw: np.ndarray) -> 
     fair_edges = np.arange(layout.fairness_segments)[None, :] * fair_width[:, None]
     fair_fill = np.clip(first_power[:, None] - fair_edges, 0.0, fair_width[:, None]).ravel()
     share_fill = np.minimum(first_power, data.share_kw[layout.fairness_guns])
-    deviation = power_kw[layout.stability_power_cols] - data.held_kw[layout.stability_guns]
+    held = np.where(layout.holds, data.held_kw[layout.fairness_guns], first_power)  # else no deviation
+    deviation = first_power - held
     deviation_fill = np.column_stack([np.clip(deviation, 0.0, None), np.clip(-deviation, 0.0, None)]).ravel()
     return float(
         lp.cost[: layout.power_count] @ power_kw

@@ -66,9 +66,10 @@ def equal_share_bonus(data: ProblemData, layout: Layout, weights: Weights) -> np
 
 
 def stability_penalty(data: ProblemData, layout: Layout, weights: Weights) -> np.ndarray:
-    """Per stability gun, for its kW above then below the limit it holds: the weight per kWh."""
-    hours = data.col_hours[layout.stability_power_cols]
-    return np.repeat(weights.stability_per_kwh * hours, 2)
+    """Per fairness gun, for its kW above then below the limit it holds: the weight per kWh (0 for
+    a gun that holds none)."""
+    hours = data.col_hours[layout.fairness_power_cols]
+    return np.repeat(np.where(layout.holds, weights.stability_per_kwh * hours, 0.0), 2)
 
 
 def column_costs(data: ProblemData, layout: Layout, weights: Weights) -> np.ndarray:

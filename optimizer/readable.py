@@ -211,7 +211,7 @@ def _objective(
         terms += zip(variables.fair_share[int(g)], fair_cost[row], strict=True)
     share_cost = equal_share_bonus(data, layout, weights)
     terms += zip([variables.equal_share[int(g)] for g in layout.fairness_guns], share_cost, strict=True)
-    held_cost = stability_penalty(data, layout, weights).reshape(-1, 2)
+    held_cost = stability_penalty(data, layout, weights).reshape(-1, 2)[layout.holds]
     for row, g in enumerate(layout.stability_guns):
         terms += zip(variables.held_deviation[int(g)], held_cost[row], strict=True)
     return _weighted_sum(terms)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Literal
 
@@ -133,12 +135,17 @@ class HighsSolver:
         x 1 step, and needed six rounds at 5,000 x 24; primal simplex took 0.35 s and 0.1 s, and
         its vertex left fewer values below a minimum (two solves in all at 5,000 x 24).
         """
+        with self._primal_simplex():
+            return self.solve()
+
+    @contextmanager
+    def _primal_simplex(self) -> Iterator[None]:
         _, method = self._highs.getOptionValue("solver")
         _, strategy = self._highs.getOptionValue("simplex_strategy")
         self._highs.setOptionValue("solver", "simplex")
         self._highs.setOptionValue("simplex_strategy", _PRIMAL_SIMPLEX)
         try:
-            return self.solve()
+            yield
         finally:
             self._highs.setOptionValue("solver", method)
             self._highs.setOptionValue("simplex_strategy", strategy)
@@ -150,6 +157,13 @@ class HighsSolver:
         # HiGHS's time_limit bounds the run time of the object since it was made, all runs together.
         self._highs.setOptionValue("time_limit", self._highs.getRunTime() + self._time_limit_s)
         self._highs.run()
+        if self._highs.getModelStatus() == highspy.HighsModelStatus.kUnknown:
+            # Seen on a 45-column LP (tests/optimizer/test_readable.py, seed 19): dual simplex
+            # stopped with a dual infeasibility of 0.001 it could not clean up, and a re-run from
+            # that basis changed nothing; primal simplex from scratch proves the optimum.
+            self._highs.clearSolver()
+            with self._primal_simplex():
+                self._highs.run()
         elapsed = time.perf_counter() - began
         status = self._highs.getModelStatus()
         info = self._highs.getInfo()

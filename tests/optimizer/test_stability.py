@@ -24,7 +24,7 @@ from optimizer.lp import assemble
 from optimizer.problem import ProblemData, build_problem
 from optimizer.result import power_matrix
 from optimizer.solve import HighsSolver
-from tests.optimizer.test_properties import check_allocation
+from tests.optimizer.test_properties import assert_reused_answers_like_fresh, check_allocation
 from tests.strategies import amounts, options, snapshots
 
 NOW = datetime(2024, 1, 15, 12, tzinfo=UTC)
@@ -106,6 +106,11 @@ def with_held(snapshot: SiteSnapshot, held_kw: Mapping[str, float | None]) -> Si
     return snapshot.model_copy(update={"sessions": sessions})
 
 
+def any_held(snapshot: SiteSnapshot, draw: st.DataObject) -> dict[str, float | None]:
+    """Per session's gun: no limit held, or any from 0 to 30 kW (some above what the gun may draw)."""
+    return {s.gun_id: draw.draw(st.one_of(st.none(), amounts(0, 30))) for s in snapshot.sessions}
+
+
 def top_levels(data: ProblemData, power_kw: np.ndarray, weights: OptimizerOptions) -> tuple[float, float]:
     """The plan's cost at the two levels above the tie-breaks: shortfall (weighted) and tariff."""
     short_kwh = data.target_kwh - data.planned_kwh(power_kw)
@@ -156,8 +161,7 @@ def test_stability_never_buys_a_shortfall_or_a_visible_tariff_cost(
     # Any limits held, even absurd ones: the plan keeps every invariant, and the LP with them
     # plans the same weighted shortfall as without (to 1e-6 relative) and costs at most the
     # tie-breaks' worth more in tariff.
-    held_kw = {s.gun_id: draw.draw(st.one_of(st.none(), amounts(0, 30))) for s in snapshot.sessions}
-    holding_snapshot = with_held(snapshot, held_kw)
+    holding_snapshot = with_held(snapshot, any_held(snapshot, draw))
     check_allocation(holding_snapshot, chosen, allocate(holding_snapshot, chosen))
     plans = []
     for case in (snapshot, holding_snapshot):
@@ -170,6 +174,20 @@ def test_stability_never_buys_a_shortfall_or_a_visible_tariff_cost(
     short_holding, tariff_holding = top_levels(data, holding, chosen)
     assert short_holding <= short_free + 1e-6 * max(1.0, short_free)
     assert short_holding + tariff_holding <= short_free + tariff_free + tie_bound(data, free, chosen)
+
+
+@FEW
+@given(snapshot=snapshots(), chosen=options(), draw=st.data())
+def test_limits_becoming_held_keep_the_model_and_its_answer(
+    snapshot: SiteSnapshot, chosen: OptimizerOptions, draw: st.DataObject
+) -> None:
+    # The run after the plug-ins is the first to know the limits the guns hold: its LP has the
+    # same structure as theirs (a kept model is re-solved warm, not built anew), and the same answer
+    # as a fresh solve.
+    holding_snapshot = with_held(snapshot, any_held(snapshot, draw))
+    kept = HighsSolver(assemble(build_problem(snapshot, chosen), chosen), "simplex", 10.0)
+    assert kept.holds_structure_of(assemble(build_problem(holding_snapshot, chosen), chosen))
+    assert_reused_answers_like_fresh(snapshot, holding_snapshot, chosen)
 
 
 @FEW
