@@ -152,10 +152,5 @@ class FallbackSender:
             if handler is not None:
                 handler.send_boot_limits()  # the policy (`Failsafe.boot_limits`) reads the new ones
 
-    def send(self, site: Site, limit_series: dict[str, LimitSeries]) -> None:
-        """Recompute the site's fallbacks; send them to the connected stations where they moved."""
-        self.update(site, limit_series)
-        self.flush(site.id)
-
     def forget(self, site_id: str) -> None:
         self._moved.pop(site_id, None)

@@ -201,12 +201,15 @@ def test_the_fallback_is_written_at_boot_and_again_when_it_moves(version: str) -
             assert handler is not None
             assert handler.offline_fallback == first.outcome
 
-            FallbackSender(failsafe, server.registry, lambda: datetime.now(UTC)).send(site(7.0), {})
+            sender = FallbackSender(failsafe, server.registry, lambda: datetime.now(UTC))
+            sender.update(site(7.0), {})
+            sender.flush(site(7.0).id)
             second = await sink.wait_for(OfflineFallbackWritten, after=sink.events.index(first) + 1)
             assert second.outcome.value == ("10" if version == "1.6" else "7000")
             assert station.offline_fallback.limit == float(second.outcome.value)
 
-            FallbackSender(failsafe, server.registry, lambda: datetime.now(UTC)).send(site(7.0), {})
+            sender.update(site(7.0), {})
+            sender.flush(site(7.0).id)
             await drained(server)  # nothing moved: nothing written
             assert len(sink.of_type(OfflineFallbackWritten)) == 2
 
