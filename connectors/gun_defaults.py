@@ -157,13 +157,12 @@ class GunDefaults:
         return falls, rises
 
     async def lower(
-        self, site: Site, timeout_s: float, *, idle: bool | None = None, then: Callable[[], None] | None = None
+        self, site: Site, timeout_s: float, *, idle: bool, then: Callable[[], None] | None = None
     ) -> tuple[int, bool]:
-        """Send the falls (`idle`: of the idle guns only, or of the others only), then call `then` (more
-        to queue behind them), and wait up to `timeout_s` for the falls' answers: (how many, all accepted)."""
+        """Send the falls of the idle guns (`idle`) or of the others, then call `then` (more to queue
+        behind them), and wait up to `timeout_s` for the falls' answers: (how many, all accepted)."""
         falls, _ = self.changes(site)
-        if idle is not None:
-            falls = [change for change in falls if self._idle(change.gun.id) == idle]
+        falls = [change for change in falls if self._idle(change.gun.id) == idle]
         outcomes = await self._send(falls, timeout_s, then)
         return len(falls), all(outcome is not None and outcome.ok for outcome in outcomes)
 
