@@ -24,7 +24,7 @@ from ocpp.charge_point import (  # type: ignore[import-untyped]
     serialize_as_dict,
 )
 from ocpp.exceptions import OCPPError, UnknownCallErrorCodeError  # type: ignore[import-untyped]
-from ocpp.messages import Call, CallError, MessageType, unpack, validate_payload  # type: ignore[import-untyped]
+from ocpp.messages import Call, CallError, MessageType, unpack  # type: ignore[import-untyped]
 
 from connectors.ocpp.commands import DEFAULT_TIMEOUT_S, CommandOutcome, StationCallError, StationCommander
 from connectors.ocpp.events import (
@@ -39,6 +39,7 @@ from connectors.ocpp.meter_values import MeterReadings
 from connectors.ocpp.obedience import ObedienceSettings, ObedienceTracker, refusal_reason
 from connectors.ocpp.offline_fallback import FoundSetting, setting_value
 from connectors.ocpp.parsing import OcppVersion, camel_case, parse_time, snake_case, to_iso
+from connectors.ocpp.validation import check_payload
 from models import ChargingLimitSchedule, GunStatus, StationCapabilities
 from models.site import gun_id as make_gun_id
 from models.station import OfflineFallbackOutcome, OfflineFallbackSetting, SettingStatus
@@ -275,14 +276,14 @@ class StationHandler(ChargePoint):
         """
         call = Call(unique_id=str(uuid.uuid4()), action=action, payload=remove_nones(payload))
         try:
-            await validate_payload(call, self._ocpp_version)  # a wrong request must not reach a station
+            await check_payload(call, self._ocpp_version)  # a wrong request must not reach a station
             async with asyncio.timeout(timeout_s), self._call_lock:
                 await self._send(call.to_json())
                 answer = await self._get_specific_response(call.unique_id, timeout_s)
             if answer.message_type_id == MessageType.CallError:
                 raise answer.to_exception()
             answer.action = action
-            await validate_payload(answer, self._ocpp_version)
+            await check_payload(answer, self._ocpp_version)
         except OCPPError as error:  # the station's CALLERROR, or its answer broke the schema
             raise StationCallError(getattr(error, "code", type(error).__name__), error.description) from error
         except UnknownCallErrorCodeError as error:  # a CALLERROR with a code OCPP does not define
@@ -331,7 +332,7 @@ class StationHandler(ChargePoint):
             _raise_key_error(message.action, self._ocpp_version)
         validated = not handlers.get("_skip_schema_validation", False)
         if validated:
-            await validate_payload(message, self._ocpp_version)
+            await check_payload(message, self._ocpp_version)
         fields = snake_case(message.payload)
         try:
             answer = handlers["_on_action"](**fields)
@@ -341,7 +342,7 @@ class StationHandler(ChargePoint):
             return
         result = message.create_call_result(camel_case(remove_nones(serialize_as_dict(answer))))
         if validated:
-            await validate_payload(result, self._ocpp_version)
+            await check_payload(result, self._ocpp_version)
         await self._send(result.to_json())
         after = handlers.get("_after_action")
         if after is not None:
