@@ -43,6 +43,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 from connectors.ocpp.parsing import OcppVersion, to_iso
+from connectors.ocpp.validation import check_on_the_loop
 from connectors.simulator.offline import OfflineFallback
 from connectors.simulator.profiles import ProfileStore
 from connectors.simulator.requests import (
@@ -414,6 +415,7 @@ class SimulatedChargePoint:
         self._connection = await connect(
             self.url, subprotocols=[subprotocol], additional_headers=headers, ssl=self.ssl_context
         )
+        check_on_the_loop()  # as the endpoint does: the library's thread pool hop costs more than the check
         client_class = _V16Client if self.version == "1.6" else _V201Client
         self._client = client_class(self.station_id, self._connection, response_timeout=5)
         self._client.station = self.station
