@@ -411,9 +411,11 @@ async def change_limits(
             )
             changes.append(change)
             falls = f", the last of {change.falls} falls after {change.last_fall_s:.3f} s" if change.falls else ""
+            timing = "" if run is None else f" (run began {run_began_s:.3f} s, solve {run.solve_s:.3f} s)"
             print(
                 f"  change {number:2d}: {share_kw:g} kW per gun; {change.reprofiled} stations re-profiled, the last "
-                f"after {change.reaction_s:.3f} s{falls}; every profile in place after {change.in_place_s:.3f} s",
+                f"after {change.reaction_s:.3f} s{falls}{timing}; every profile in place after "
+                f"{change.in_place_s:.3f} s",
                 flush=True,
             )
     return changes
