@@ -3,7 +3,6 @@
     python bench/ocpp_ingest.py                                   # 5,000 connections, 1,000 msg/s, 30 s
     python bench/ocpp_ingest.py --connections 100 1000 5000 --duration 20
     python bench/ocpp_ingest.py --connections 500 --duration 20  # a quicker look
-    python bench/ocpp_ingest.py --kinds echo ocpp                 # without the thread pool variant
     python bench/ocpp_ingest.py --rate 0 --connections 100 1000 5000 --kinds echo ocpp --duration 20  # capacity
 
 For each number of connections, two servers are measured in the same run, each in a child process
@@ -11,10 +10,9 @@ of its own (so that its CPU and memory are its own, and the load generator does 
 event loop):
 
 - `ocpp`: the real `OcppServer` (OCPP 1.6J), every station auto-registered, its events counted by a
-  sink that does nothing else (the store is not part of this measurement); it runs the `ocpp`
-  library's schema validation on the event loop (`ocpp.messages.ASYNC_VALIDATION = False`);
-- `threaded`: the same with the library's default, validation in a thread pool hop per message,
-  to show what that choice gains;
+  sink that does nothing else (the store is not part of this measurement); it checks schemas with
+  compiled checks (connectors/ocpp/validation.py), and with the `ocpp` library's validator only
+  the payloads those refuse;
 - `echo`: a bare `websockets` server sending every frame straight back: the ceiling.
 
 The load is raw websocket clients speaking OCPP-J frames (the `ocpp` library's client class per
@@ -76,7 +74,7 @@ LAG_PROBE_S = 0.005
 """The load generator's loop lag is how late a sleep of this length wakes."""
 CALL, CALLRESULT, CALLERROR = 2, 3, 4
 SUBPROTOCOL = Subprotocol("ocpp1.6")
-KINDS = ("echo", "ocpp", "threaded")
+KINDS = ("echo", "ocpp")
 
 
 def raise_fd_limit() -> None:
@@ -99,14 +97,11 @@ class CountingSink:
         self.published += 1
 
 
-async def serve_ocpp(threaded: bool) -> None:
-    import ocpp.messages  # type: ignore[import-untyped]
-
+async def serve_ocpp() -> None:
     from connectors.ocpp.server import OcppServer, ServerSettings, StationRegistry
 
     settings = ServerSettings(host="127.0.0.1", port=0, heartbeat_interval_s=3600)
     async with OcppServer(CountingSink(), StationRegistry(auto_register=True), settings) as server:
-        ocpp.messages.ASYNC_VALIDATION = threaded  # the endpoint sets False when it starts
         print(f"READY {server.port}", flush=True)
         await asyncio.Event().wait()
 
@@ -131,7 +126,7 @@ def serve_main(kind: str) -> None:
     logging.getLogger("ocpp").setLevel(logging.ERROR)  # the library logs every frame at INFO
     logging.getLogger("connectors").setLevel(logging.ERROR)  # a line per connecting station otherwise
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve_echo() if kind == "echo" else serve_ocpp(threaded=kind == "threaded"))
+        asyncio.run(serve_echo() if kind == "echo" else serve_ocpp())
 
 
 @dataclass
