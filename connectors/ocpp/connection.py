@@ -17,15 +17,11 @@ from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from ocpp.charge_point import (  # type: ignore[import-untyped]
-    ChargePoint,
-    _raise_key_error,
-    remove_nones,
-    serialize_as_dict,
-)
+from ocpp.charge_point import ChargePoint, remove_nones  # type: ignore[import-untyped]
 from ocpp.exceptions import OCPPError, UnknownCallErrorCodeError  # type: ignore[import-untyped]
 from ocpp.messages import Call, CallError, MessageType, unpack  # type: ignore[import-untyped]
 
+from connectors.ocpp.calls import QuickCalls
 from connectors.ocpp.commands import DEFAULT_TIMEOUT_S, CommandOutcome, StationCallError, StationCommander
 from connectors.ocpp.events import (
     CapabilitiesLearned,
@@ -38,7 +34,7 @@ from connectors.ocpp.fallback import BootLimits, BootLimitsPolicy, boot_profiles
 from connectors.ocpp.meter_values import MeterReadings
 from connectors.ocpp.obedience import ObedienceSettings, ObedienceTracker, refusal_reason
 from connectors.ocpp.offline_fallback import FoundSetting, setting_value
-from connectors.ocpp.parsing import OcppVersion, camel_case, parse_time, snake_case, to_iso
+from connectors.ocpp.parsing import OcppVersion, camel_case, parse_time, to_iso
 from connectors.ocpp.validation import check_payload
 from models import ChargingLimitSchedule, GunStatus, StationCapabilities
 from models.site import gun_id as make_gun_id
@@ -67,7 +63,7 @@ def accept_all(id_token: str) -> bool:
     return True
 
 
-class StationHandler(ChargePoint):
+class StationHandler(QuickCalls, ChargePoint):
     """The CSMS side of one station connection (see the module docstring)."""
 
     ocpp_version: OcppVersion
@@ -315,38 +311,6 @@ class StationHandler(ChargePoint):
         except OCPPError as error:
             LOGGER.warning("%s: %s refused with %s: %s", self.station_id, message.action, error.code, _cause(error))
             await self._connection.send(self._call_error(message.unique_id, error))
-
-    async def _handle_call(self, message: Call) -> None:
-        """Answer one CALL as the library does, without its per-message overheads.
-
-        As `ChargePoint._handle_call`: the request is checked against its schema, the `@on`
-        handler gets its fields as snake_case keywords, its answer goes back in camelCase (checked
-        too), then the `@after` handler runs. Unlike it, each field name's case is converted once
-        (`parsing.snake_case`), and no handler's signature is inspected on every message (to offer
-        `call_unique_id`, which none of ours takes): after the schema check, these were the
-        largest costs of a message. Our handlers are plain functions that answer at once (work
-        that waits goes to `in_background`), so nothing here awaits a handler.
-        """
-        handlers = self.route_map.get(message.action, {})
-        if "_on_action" not in handlers:
-            _raise_key_error(message.action, self._ocpp_version)
-        validated = not handlers.get("_skip_schema_validation", False)
-        if validated:
-            await check_payload(message, self._ocpp_version)
-        fields = snake_case(message.payload)
-        try:
-            answer = handlers["_on_action"](**fields)
-        except Exception as error:
-            LOGGER.exception("%s: handling %s failed", self.station_id, message.action)
-            await self._send(message.create_call_error(error).to_json())
-            return
-        result = message.create_call_result(camel_case(remove_nones(serialize_as_dict(answer))))
-        if validated:
-            await check_payload(result, self._ocpp_version)
-        await self._send(result.to_json())
-        after = handlers.get("_after_action")
-        if after is not None:
-            after(**fields)
 
     def _call_error(self, message_id: str, error: Exception) -> str:
         """The CALLERROR frame for `error`, with the error code as this version spells it."""

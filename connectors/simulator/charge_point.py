@@ -7,7 +7,8 @@ meter every `meter_interval_s`: the car draws min(its maximum, the limit its pro
 authenticate with a password (basic auth, security profile 1) and connect over TLS (`wss://`).
 
 It answers SetChargingProfile, GetCompositeSchedule and ClearChargingProfile from that store,
-rejecting what a real station with its capabilities would. One EVSE by default; given a site's
+rejecting what a real station with its capabilities would (the requests checked against their
+schemas as the endpoint checks them: `calls.QuickCalls`). One EVSE by default; given a site's
 `guns` of one station, one EVSE per gun, cars plugging in and out of each (`start_transaction`
 with an `ev`, `unplug`), and a station max profile shared among the EVSEs that charge at once.
 `speed` (simulated seconds per real second) makes each meter interval count that much energy.
@@ -42,6 +43,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
+from connectors.ocpp.calls import QuickCalls
 from connectors.ocpp.parsing import OcppVersion, to_iso
 from connectors.ocpp.validation import check_on_the_loop
 from connectors.simulator.offline import OfflineFallback
@@ -197,7 +199,7 @@ class _Station:
         return draws
 
 
-class _V16Client(V16ChargePoint):
+class _V16Client(QuickCalls, V16ChargePoint):
     station: _Station
 
     @on("GetConfiguration")
@@ -237,7 +239,7 @@ class _V16Client(V16ChargePoint):
         return result16.ClearChargingProfile(status="Accepted" if removed else "Unknown")
 
 
-class _V201Client(V201ChargePoint):
+class _V201Client(QuickCalls, V201ChargePoint):
     station: _Station
 
     @on("GetVariables")
