@@ -19,6 +19,7 @@ from datetime import datetime
 
 import uvicorn
 
+from connectors.collector import Collector
 from connectors.ocpp.connection import Authorizer, accept_all
 from connectors.ocpp.server import OcppServer, ServerSettings
 from connectors.service import Service, utc_now
@@ -96,7 +97,7 @@ async def running_service(
             boot_limits=service.failsafe.boot_limits,
         )
         try:
-            async with server:
+            async with server, Collector():
                 service.start(server)
                 try:
                     async with _api_server(service, settings) if api else _no_api() as api_port:
