@@ -4,7 +4,7 @@
     python bench/reaction.py --stations 10 100            # a quicker look
 
 For each fleet size, the real service (`connectors.app.running_service`: embedded SQLite store,
-OCPP endpoint, scheduler, REST API on loopback, default settings but the debounce) runs in this
+OCPP endpoint, scheduler, REST API on loopback, default settings) runs in this
 process, and the fleet in a child process of its own (so that the stations' work does not share the
 service's event loop): one one-gun 22 kW station per id, half of them speaking OCPP 1.6 and half
 2.0.1, each with a car that draws up to 11 kW plugged in for the whole run.
@@ -31,9 +31,9 @@ REST call, no scheduler, no optimizer), timed the same way.
 
 Reported per fleet size: reaction median, p99 and max; the last fall's; the baseline's; the ratio
 of the p99s; and the durations of the scheduler runs meanwhile (snapshot, solve, push), from the
-`RunRecord`s in the store. The scheduler's debounce (`--debounce-s`) is part of every reaction: the
-service's default of 2 s alone would exceed the target. Target (issue 4): 1,000 stations, p99 under
-2 s. This is a script, not a test: timings on a shared machine are facts to read.
+`RunRecord`s in the store. A new limit starts its run at once (the scheduler's debounce, 2 s by
+default, is for bursts of station events). Target (issue 4): 1,000 stations, p99 under 2 s. This
+is a script, not a test: timings on a shared machine are facts to read.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ from pydantic import SecretStr  # noqa: E402
 from bench.ocpp_ingest import raise_fd_limit  # noqa: E402
 from connectors.app import RunningService, running_service  # noqa: E402
 from connectors.ocpp.profiles import profile_for_gun  # noqa: E402
-from connectors.settings import ApiSection, OcppSection, SchedulerSection, Settings  # noqa: E402
+from connectors.settings import ApiSection, OcppSection, Settings  # noqa: E402
 from connectors.simulator.charge_point import SimulatedEv  # noqa: E402
 from connectors.simulator.fleet import Fleet  # noqa: E402
 from connectors.simulator.profiles import ProfileStore, Verdict  # noqa: E402
@@ -307,7 +307,7 @@ class Change:
     reprofiled: int
     falls: int
     run_began_s: float
-    """Until the run the change caused began (the REST call's handling and the debounce); NaN: no run."""
+    """Until the run the change caused began (the REST call's handling); NaN: no run."""
     in_place_s: float
     """Until every profile the change caused was accepted: the tx profiles, the tx defaults and the
     fallbacks (EVSE 0's tx default), which follow the tx profiles."""
@@ -349,7 +349,6 @@ async def measure(stations: int, args: argparse.Namespace, workdir: Path) -> Mea
         store_path=workdir / f"bench-{stations}.db",
         ocpp=OcppSection(host="127.0.0.1", port=0),
         api=ApiSection(host="127.0.0.1", port=0),
-        scheduler=SchedulerSection(debounce_s=args.debounce_s),
         api_key=SecretStr(api_key),
     )
     station_ids = sorted({gun.station_id for gun in site.guns().values()})
@@ -470,7 +469,7 @@ def report(measurements: Sequence[Measurement], args: argparse.Namespace) -> Non
     print()
     print(
         f"# Reaction to a REST limit change ({args.changes} changes, {args.low_kw:g} <-> {args.high_kw:g} kW per gun, "
-        f"debounce {args.debounce_s:g} s, meter reports every {args.meter_interval_s:g} s)"
+        f"meter reports every {args.meter_interval_s:g} s)"
     )
     print("seconds from the PUT to the last station's Accepted tx profile, measured at the stations;")
     print("falls: on the changes that lowered the limit, until the last profile lowering a station's limit;")
@@ -493,7 +492,7 @@ def report(measurements: Sequence[Measurement], args: argparse.Namespace) -> Non
         )
     print()
     print("# Scheduler runs meanwhile (RunRecord durations in seconds, median/p99)")
-    print("run began: from the PUT to the start of the run it caused (the REST call's handling, the debounce)")
+    print("run began: from the PUT to the start of the run it caused (the REST call's handling)")
     print(f"{'stations':>8} {'runs':>5} | {'run began':>15} | {'snapshot':>15} | {'solve':>15} | {'push':>15} | status")
     for result in measurements:
         began_median_s, began_p99_s, _ = quantiles(result.run_began_s)
@@ -525,7 +524,6 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=20)
     parser.add_argument("--low-kw", type=float, default=6.0, help="the lower share per gun")
     parser.add_argument("--high-kw", type=float, default=9.0, help="the higher share per gun (below the car's 11 kW)")
-    parser.add_argument("--debounce-s", type=float, default=0.1, help="the scheduler's debounce (service default 2)")
     parser.add_argument("--meter-interval-s", type=float, default=10.0, help="seconds between a station's reports")
     parser.add_argument("--settle-s", type=float, default=1.0, help="pause after each change's run")
     parser.add_argument("--fleet-child", metavar="URL", help=argparse.SUPPRESS)

@@ -2,10 +2,13 @@
 
 The interval job has `max_instances=1` and `coalesce=True` (missed runs are made up once) and only
 starts the run as a task of ours; `SiteRuns` makes sure a run still busy when the next is due is
-not started twice. Events (plug-in, unplug, a new limit)
-call `trigger`, which waits `debounce_s` so that a burst of events (a fleet booting) makes one run,
-with every reason given meanwhile. A triggered run that finds its site busy is taken up by the
-busy run when it ends (`SiteRuns`), so no event is lost and no site runs twice at once.
+not started twice. Events (plug-in, unplug, a tariff) call `trigger`, which waits `debounce_s` so
+that a burst of events (a fleet booting) makes one run, with every reason given meanwhile. A new
+limit (`AT_ONCE`) starts the run at once, taking along the reasons waiting: a lower limit must
+reach the stations as soon as it can, and limits come one by one from an operator or a DSO, not
+in bursts. A triggered run that finds its site busy is taken up by the busy run when it ends
+(`SiteRuns`), so no event is lost and no site runs twice at once (several limits in a row make one
+run more, not one each).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ LOGGER = logging.getLogger(__name__)
 
 SiteRun = Callable[[str, frozenset[SolveReason]], Awaitable[None]]
 """(site id, why) -> one run of the site."""
+AT_ONCE: frozenset[SolveReason] = frozenset({"limit"})
+"""Reasons that are not debounced (see the module docstring)."""
 
 
 class SiteRuns:
@@ -106,9 +111,15 @@ class SiteScheduler:
         )
 
     def trigger(self, site_id: str, reason: SolveReason) -> None:
-        """Run `site_id` once `debounce_s` from the first trigger not yet run; returns at once."""
+        """Run `site_id` once `debounce_s` from the first trigger not yet run, or now for a reason
+        in `AT_ONCE`; returns at once."""
         self._pending.setdefault(site_id, set()).add(reason)
-        if site_id not in self._timers:
+        if reason in AT_ONCE:
+            timer = self._timers.get(site_id)
+            if timer is not None:
+                timer.cancel()
+            self._fire(site_id)
+        elif site_id not in self._timers:
             loop = asyncio.get_running_loop()
             self._timers[site_id] = loop.call_later(self.debounce_s, self._fire, site_id)
 

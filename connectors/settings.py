@@ -61,7 +61,10 @@ class SchedulerSection(BaseModel):
 
     interval_s: float = Field(default=60.0, gt=0, description="Real seconds between the scheduled runs of each site.")
     debounce_s: float = Field(
-        default=2.0, ge=0, description="A plug-in, unplug or limit change re-solves this many real seconds later, once."
+        default=2.0,
+        ge=0,
+        description="A plug-in, unplug or tariff change re-solves this many real seconds later, once "
+        "(a new limit re-solves at once).",
     )
     deadband_a: float = Field(
         default=1.0, ge=0, description="Ampere-steered guns get a new profile only when it differs by this much."

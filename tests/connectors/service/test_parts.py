@@ -162,6 +162,34 @@ def test_a_burst_of_triggers_makes_one_run_with_every_reason() -> None:
     assert asyncio.run(scenario()) == [frozenset({"plug_in", "unplug", "station"})]
 
 
+def test_a_new_limit_runs_at_once_and_takes_the_waiting_reasons_along() -> None:
+    async def scenario() -> tuple[list[frozenset[SolveReason]], float]:
+        ran: list[frozenset[SolveReason]] = []
+        done = asyncio.Event()
+
+        async def one_run(site_id: str, reasons: frozenset[SolveReason]) -> None:
+            ran.append(reasons)
+            done.set()
+
+        scheduler = SiteScheduler(SiteRuns(one_run), interval_s=60.0, debounce_s=30.0)
+        scheduler.start()
+        try:
+            scheduler.trigger("depot", "plug_in")  # debounced: it would wait 30 s
+            began = asyncio.get_running_loop().time()
+            scheduler.trigger("depot", "limit")
+            async with asyncio.timeout(2):
+                await done.wait()
+            waited_s = asyncio.get_running_loop().time() - began
+            await asyncio.sleep(0.05)  # the cancelled debounce does not run the site again
+        finally:
+            await scheduler.stop()
+        return ran, waited_s
+
+    ran, waited_s = asyncio.run(scenario())
+    assert ran == [frozenset({"plug_in", "limit"})]
+    assert waited_s < 1.0  # not the debounce's 30 s: the timeout above would have failed first
+
+
 def test_serve_is_a_command_that_takes_the_site_file() -> None:
     result = CliRunner().invoke(app, ["serve", "--help"])
     assert result.exit_code == 0
