@@ -45,6 +45,7 @@ def shipped() -> list[tuple[str, int, str, Path]]:
 
 
 SHIPPED = shipped()
+SHIPPED_IDS = [f"{version}-{path.stem}" for version, _, _, path in SHIPPED]
 
 
 def instances(schema: dict[str, Any], root: dict[str, Any]) -> st.SearchStrategy[Any]:
@@ -103,7 +104,7 @@ def compiled_accepts(version: str, message_type: int, action: str, payload: Any)
     return True
 
 
-@pytest.mark.parametrize(("version", "message_type", "action", "path"), SHIPPED, ids=lambda value: str(value))
+@pytest.mark.parametrize(("version", "message_type", "action", "path"), SHIPPED, ids=SHIPPED_IDS)
 def test_every_shipped_schema_compiles_under_the_name_the_library_gives_it(
     version: str, message_type: int, action: str, path: Path
 ) -> None:
@@ -142,7 +143,7 @@ def containers_in(node: Any) -> Iterator[dict[str, Any] | list[Any]]:
             yield from containers_in(child)
 
 
-@pytest.mark.parametrize(("version", "message_type", "action", "path"), SHIPPED, ids=lambda value: str(value))
+@pytest.mark.parametrize(("version", "message_type", "action", "path"), SHIPPED, ids=SHIPPED_IDS)
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(data=st.data())
 def test_what_the_compiled_check_passes_the_library_passes(
