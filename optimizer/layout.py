@@ -31,10 +31,18 @@ class Layout:
     share_start: int  # one column per fairness gun
     stability_start: int  # two columns (above, below) per fairness gun
     holds: np.ndarray  # per fairness gun: whether it holds a limit (else its deviations cost nothing)
-    stability_guns: np.ndarray  # fairness guns that hold a limit
-    stability_power_cols: np.ndarray  # their first-step power column
     col_count: int
     step_count: int
+
+    @property
+    def stability_guns(self) -> np.ndarray:
+        """The fairness guns that hold a limit (the readable model gives only these a row)."""
+        return self.fairness_guns[self.holds]
+
+    @property
+    def stability_power_cols(self) -> np.ndarray:
+        """Their first-step power columns."""
+        return self.fairness_power_cols[self.holds]
 
     @classmethod
     def of(cls, data: ProblemData, shortfall_segments: int, fairness_segments: int) -> Layout:
@@ -56,8 +64,6 @@ class Layout:
             share_start=share_start,
             stability_start=stability_start,
             holds=holds,
-            stability_guns=guns[holds],
-            stability_power_cols=cols[holds],
             col_count=stability_start + 2 * len(guns),
             step_count=data.step_count,
         )
