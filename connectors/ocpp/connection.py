@@ -12,7 +12,6 @@ import asyncio
 import itertools
 import json
 import logging
-import uuid
 from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -270,7 +269,7 @@ class StationHandler(QuickCalls, ChargePoint):
         into its dataclasses and back, converting every key's case twice each way, which cost more
         than the call's own send (bench/reaction.py, a limit change at 1,000 stations).
         """
-        call = Call(unique_id=str(uuid.uuid4()), action=action, payload=remove_nones(payload))
+        call = Call(unique_id=str(self._unique_id_generator()), action=action, payload=remove_nones(payload))
         try:
             await check_payload(call, self._ocpp_version)  # a wrong request must not reach a station
             async with asyncio.timeout(timeout_s), self._call_lock:
