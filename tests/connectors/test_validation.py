@@ -80,7 +80,7 @@ def instances(schema: dict[str, Any], root: dict[str, Any]) -> st.SearchStrategy
     return JSON
 
 
-def message(version: str, message_type: int, action: str, payload: Any) -> Call | CallResult:
+def message(message_type: int, action: str, payload: Any) -> Call | CallResult:
     if message_type == MessageType.Call:
         return Call("1", action, payload)
     return CallResult("1", payload, action)
@@ -88,7 +88,7 @@ def message(version: str, message_type: int, action: str, payload: Any) -> Call 
 
 def library_accepts(version: str, message_type: int, action: str, payload: Any) -> bool:
     try:
-        asyncio.run(validate_payload(message(version, message_type, action, copy.deepcopy(payload)), version))
+        asyncio.run(validate_payload(message(message_type, action, copy.deepcopy(payload)), version))
     except OCPPError:
         return False
     return True
